@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIHummingbird
+import ServiceLifecycle
+import SwitchyardAPI
+import SwitchyardStore
+
+/// The control API's HTTP server: Hummingbird serving the handlers generated from openapi.yaml.
+public struct ControlServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 9900) {
+            self.host = host
+            self.port = port
+        }
+
+        /// Parses "host:port" ("[::1]:9900" for IPv6).
+        public init(address: String) throws {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (0...65535).contains(port)
+            else {
+                throw ControlServerError.invalidAddress(address)
+            }
+            var host = String(address[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+        }
+    }
+
+    public let configuration: Configuration
+    public let store: Store
+    public let metrics: APIMetrics
+    let logger: Logger
+
+    public init(configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+
+    /// The Hummingbird application; `onRunning` learns the bound port (useful with port 0).
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: HTTPErrorProblemMiddleware())
+        let handler = APIHandler(store: store, metrics: metrics, openAPIDocument: OpenAPIDocument.yaml, logger: logger)
+        try handler.registerHandlers(
+            on: router,
+            configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
+            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store)])
+        let logger = self.logger
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("control API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onRunning(port)
+            },
+            logger: logger)
+    }
+}
+
+public enum ControlServerError: Error, CustomStringConvertible {
+    case invalidAddress(String)
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let address): "invalid API address '\(address)': expected host:port, e.g. 127.0.0.1:9900"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchyardStore
+
+/// The control plane as one `Service`: migrates the store, creates the bootstrap admin token when there is
+/// none, then serves the API and heartbeats until shutdown. Run it beside the `Store` in a `ServiceGroup`.
+public struct ControlService: Service {
+    public struct Configuration: Sendable {
+        public var api: ControlServer.Configuration
+        public var instanceName: String
+        /// The bootstrap admin token's secret (SWITCHYARD_ADMIN_TOKEN); generated when nil.
+        public var adminToken: String?
+        /// Where a generated bootstrap token is written (mode 0600).
+        public var adminTokenFile: String?
+        public var heartbeatInterval: Duration
+
+        public init(
+            api: ControlServer.Configuration = .init(), instanceName: String = ProcessInfo.processInfo.hostName,
+            adminToken: String? = nil, adminTokenFile: String? = nil, heartbeatInterval: Duration = .seconds(5)
+        ) {
+            self.api = api
+            self.instanceName = instanceName
+            self.adminToken = adminToken
+            self.adminTokenFile = adminTokenFile
+            self.heartbeatInterval = heartbeatInterval
+        }
+    }
+
+    let configuration: Configuration
+    let store: Store
+    let metrics: APIMetrics
+    let logger: Logger
+    let onRunning: @Sendable (Int) async -> Void
+
+    public init(
+        configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.onRunning = onRunning
+    }
+
+    public func run() async throws {
+        try await migrateWhenReachable()
+        try await bootstrapAdminToken()
+        let server = ControlServer(configuration: configuration.api, store: store, metrics: metrics, logger: logger)
+        let application = try server.makeApplication(onRunning: onRunning)
+        let heartbeat = InstanceHeartbeat(
+            store: store, name: configuration.instanceName, metrics: metrics, interval: configuration.heartbeatInterval, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.run() }
+            group.addTask { try await heartbeat.run() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Applies migrations, waiting for PostgreSQL if it is not up yet (a refused migration is fatal).
+    private func migrateWhenReachable() async throws {
+        let migrator = try Migrator()
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                let applied = try await migrator.migrate(store)
+                if !applied.isEmpty { logger.info("migrations applied", metadata: ["files": "\(applied.joined(separator: ", "))"]) }
+                return
+            } catch StoreError.unavailable(let message) {
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw CancellationError() }
+                logger.warning("waiting for PostgreSQL", metadata: ["error": "\(message)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func bootstrapAdminToken() async throws {
+        let secret = configuration.adminToken ?? TokenSecret.generate()
+        guard try await store.bootstrapAdminToken(name: "admin", secretHash: TokenSecret.hash(secret)) else { return }
+        if configuration.adminToken != nil {
+            logger.notice("created the admin token from SWITCHYARD_ADMIN_TOKEN")
+            return
+        }
+        var location = "(not written)"
+        if let path = configuration.adminTokenFile {
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            location = path
+        }
+        // Printed once, on purpose: this is the only time the secret exists outside the file.
+        print("switchyard: created admin token \(secret) (also written to \(location))")
+    }
+}

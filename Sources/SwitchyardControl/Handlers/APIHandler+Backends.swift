@@ -1,0 +1,96 @@
+import Foundation
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+extension APIHandler {
+    func listBackends(_ input: Operations.ListBackends.Input) async throws -> Operations.ListBackends.Output {
+        let limit = try Self.pageLimit(input.query.limit)
+        let cursor = try Self.decodeCursor(input.query.cursor)
+        let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
+        if rows.isEmpty { _ = try await existingPool(input.path.pool) }
+        let page = Self.page(rows, limit: limit, key: \.name)
+        return .ok(.init(body: .json(.init(items: page.items.map(Schemas.Backend.init), nextCursor: page.next))))
+    }
+
+    func getBackend(_ input: Operations.GetBackend.Input) async throws -> Operations.GetBackend.Output {
+        let (pool, name) = (input.path.pool, input.path.backend)
+        guard let record = try await store.backend(name, in: pool) else {
+            _ = try await existingPool(pool)
+            throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
+        }
+        return .ok(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(.init(record))))
+    }
+
+    func createBackend(_ input: Operations.CreateBackend.Input) async throws -> Operations.CreateBackend.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        var errors = FieldErrorCollector()
+        if !ResourceName.isValid(body.name) { errors.add("name", ResourceName.rule) }
+        var spec = BackendSpec(address: "", port: 0)
+        do { spec = try BackendDraft(body).resolved(over: nil) } catch { errors.append(contentsOf: error.errors) }
+        if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
+        let (pool, name) = (input.path.pool, body.name)
+        let resolved = spec
+        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+            guard try await transaction.pool(pool) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+            if try await transaction.backend(name, in: pool) != nil {
+                throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
+            }
+            try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
+            let record = try await transaction.backend(name, in: pool)!
+            return (Schemas.Backend(record), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
+        }
+        return .created(
+            .init(
+                headers: .init(eTag: outcome.etag ?? "", switchyardGeneration: outcome.generation, location: outcome.location ?? ""),
+                body: .json(outcome.body)))
+    }
+
+    func updateBackend(_ input: Operations.UpdateBackend.Input) async throws -> Operations.UpdateBackend.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        let draft = BackendDraft(body)
+        let (pool, name) = (input.path.pool, input.path.backend)
+        let (record, generation) = try await changeBackend(pool, name, ifMatch: input.headers.ifMatch, force: input.query.force ?? false) {
+            current in
+            do { return try draft.resolved(over: current) } catch { throw APIError.rejected(error) }
+        }
+        return .ok(.init(headers: .init(eTag: Self.etag(record!.version), switchyardGeneration: generation), body: .json(.init(record!))))
+    }
+
+    func deleteBackend(_ input: Operations.DeleteBackend.Input) async throws -> Operations.DeleteBackend.Output {
+        let (pool, name) = (input.path.pool, input.path.backend)
+        let (_, generation) = try await changeBackend(pool, name, ifMatch: input.headers.ifMatch, force: input.query.force ?? false) { _ in
+            nil
+        }
+        return .noContent(.init(headers: .init(switchyardGeneration: generation)))
+    }
+
+    /// Changes (or, when `change` returns nil, deregisters) a backend, under the pool's
+    /// `min_healthy_percent` guardrail.
+    private func changeBackend(
+        _ pool: String, _ name: String, ifMatch: String?, force: Bool,
+        _ change: @escaping @Sendable (BackendSpec) throws -> BackendSpec?
+    ) async throws -> (BackendRecord?, Int64) {
+        let context = try caller
+        return try await store.write(context.writeContext) { transaction in
+            guard let poolRecord = try await transaction.pool(pool) else { throw APIError.notFound("no pool named '\(pool)'") }
+            let siblings = try await transaction.backends(in: pool)
+            guard let current = siblings.first(where: { $0.name == name }) else {
+                throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
+            }
+            try Self.checkIfMatch(ifMatch, version: current.version)
+            let updated = try change(current.spec)
+            if !force {
+                let after = siblings.compactMap { $0.name == name ? updated : $0.spec }
+                if let reason = HealthyGuardrail.violation(
+                    minHealthyPercent: poolRecord.spec.minHealthyPercent, before: siblings.map(\.spec), after: after)
+                {
+                    throw APIError.conflict("pool '\(pool)': \(reason)")
+                }
+            }
+            try await transaction.apply(
+                ConfigChange(resource: .backend(name, in: pool), before: .backend(current.spec), after: updated.map { .backend($0) }))
+            return updated == nil ? nil : try await transaction.backend(name, in: pool)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+/// Thrown inside a write transaction that turns out to change nothing, to roll back its generation bump.
+private struct NothingToChange: Error {}
+
+extension APIHandler {
+    func getConfig(_ input: Operations.GetConfig.Input) async throws -> Operations.GetConfig.Output {
+        let (document, generation) = try await store.document()
+        return .ok(.init(headers: .init(eTag: Self.etag(generation)), body: .json(.init(document, generation: generation))))
+    }
+
+    func replaceConfig(_ input: Operations.ReplaceConfig.Input) async throws -> Operations.ReplaceConfig.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        let pools = (body.pools ?? []).map { pool in
+            ConfigDocumentBuilder.PoolItem(
+                name: pool.name, draft: PoolDraft(pool),
+                backends: (pool.backends ?? []).map { .init(name: $0.name, draft: BackendDraft($0)) })
+        }
+        let requestedListeners = (body.listeners ?? []).map { (name: $0.name, spec: ListenerSpec($0)) }
+        let ifMatch = input.headers.ifMatch
+        let build: @Sendable (ConfigDocument) throws -> ConfigDocument = { current in
+            let listeners = requestedListeners.map { ($0.name, $0.spec.keepingPrivateKey(of: current.listeners[$0.name])) }
+            do {
+                return try ConfigDocumentBuilder().build(pools: pools, listeners: listeners)
+            } catch {
+                throw APIError.rejected(error)
+            }
+        }
+
+        if input.query.dryRun ?? false {
+            let (current, generation) = try await store.document()
+            try Self.checkIfMatch(ifMatch, version: generation)
+            let changes = ConfigDiff.changes(from: current, to: try build(current))
+            return Self.diffResponse(applied: false, generation: generation, changes: changes)
+        }
+        return try await applyDocument(ifMatch: ifMatch) { current, _ in try build(current) }
+    }
+
+    func rollbackConfig(_ input: Operations.RollbackConfig.Input) async throws -> Operations.RollbackConfig.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        let target = body.generation
+        let current = try await store.currentGeneration()
+        if target < 0 || target > current {
+            throw APIError.invalid("generation", "must be between 0 and the current generation \(current)")
+        }
+        let store = self.store
+        let output = try await applyDocument(ifMatch: nil) { document, _ in
+            // Read under the write lock, so that no change slips in between.
+            document.reverting(try await store.configChanges(after: target))
+        }
+        switch output {
+        case .ok(let ok):
+            return .ok(.init(headers: .init(eTag: ok.headers.eTag, switchyardGeneration: ok.headers.switchyardGeneration), body: .json(try ok.body.json)))
+        default:
+            throw APIError.conflict("rollback could not be applied")
+        }
+    }
+
+    /// Makes the stored configuration equal to `target(current)` in one write.
+    private func applyDocument(
+        ifMatch: String?, _ target: @escaping @Sendable (ConfigDocument, Int64) async throws -> ConfigDocument
+    ) async throws -> Operations.ReplaceConfig.Output {
+        let context = try caller
+        do {
+            let (changes, generation) = try await store.write(context.writeContext) { transaction in
+                let previous = transaction.generation - 1
+                try Self.checkIfMatch(ifMatch, version: previous)
+                let current = try await transaction.document()
+                let changes = ConfigDiff.changes(from: current, to: try await target(current, previous))
+                if changes.isEmpty { throw NothingToChange() }
+                for change in changes { try await transaction.apply(change) }
+                return changes
+            }
+            return Self.diffResponse(applied: true, generation: generation, changes: changes)
+        } catch is NothingToChange {
+            let generation = try await store.currentGeneration()
+            return Self.diffResponse(applied: false, generation: generation, changes: [])
+        }
+    }
+
+    private static func diffResponse(applied: Bool, generation: Int64, changes: [ConfigChange]) -> Operations.ReplaceConfig.Output {
+        .ok(
+            .init(
+                headers: .init(eTag: etag(generation), switchyardGeneration: generation),
+                body: .json(.init(applied: applied, generation: generation, changes: changes.map(Schemas.ConfigChange.init)))))
+    }
+
+    func listChanges(_ input: Operations.ListChanges.Input) async throws -> Operations.ListChanges.Output {
+        let limit = try Self.pageLimit(input.query.limit)
+        let cursor = try Self.decodeCursor(input.query.cursor).map { text -> Int64 in
+            guard let id = Int64(text) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
+            return id
+        }
+        let since = input.query.since ?? 0
+        if since < 0 { throw APIError.invalid("since", "must be 0 or more") }
+        let rows = try await store.changes(since: since, afterID: cursor, limit: limit + 1)
+        let page = Self.page(rows, limit: limit, key: { String($0.id) })
+        let items = page.items.map { row -> Schemas.Change in
+            let change = row.kind == .token ? nil : try? row.configChange()
+            return Schemas.Change(
+                id: row.id, generation: row.generation, time: row.time, actor: row.actor,
+                action: .init(rawValue: row.action.rawValue)!, resourceType: .init(rawValue: row.kind.rawValue)!,
+                resource: row.resource, request: row.request,
+                before: change.map { jsonValue($0.before) } ?? jsonValue(rawJSON: row.before),
+                after: change.map { jsonValue($0.after) } ?? jsonValue(rawJSON: row.after))
+        }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: page.next))))
+    }
+}

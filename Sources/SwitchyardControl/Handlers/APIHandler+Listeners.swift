@@ -1,0 +1,86 @@
+import Foundation
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+extension APIHandler {
+    func listListeners(_ input: Operations.ListListeners.Input) async throws -> Operations.ListListeners.Output {
+        let limit = try Self.pageLimit(input.query.limit)
+        let rows = try await store.listeners(after: try Self.decodeCursor(input.query.cursor), limit: limit + 1)
+        let page = Self.page(rows, limit: limit, key: \.name)
+        return .ok(.init(body: .json(.init(items: page.items.map(Schemas.Listener.init), nextCursor: page.next))))
+    }
+
+    func getListener(_ input: Operations.GetListener.Input) async throws -> Operations.GetListener.Output {
+        let name = input.path.listener
+        guard let record = try await store.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
+        return .ok(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(.init(record))))
+    }
+
+    func createListener(_ input: Operations.CreateListener.Input) async throws -> Operations.CreateListener.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        let name = body.name
+        let spec = ListenerSpec(body)
+        try Self.checkListenerAlone(name: name, spec: spec)
+        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+            if try await transaction.listener(name) != nil { throw APIError.conflict("a listener named '\(name)' already exists") }
+            try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
+            try await transaction.apply(ConfigChange(resource: .listener(name), before: nil, after: .listener(spec)))
+            let record = try await transaction.listener(name)!
+            return (Schemas.Listener(record), Self.etag(record.version), "/v1/listeners/\(name)")
+        }
+        return .created(
+            .init(
+                headers: .init(eTag: outcome.etag ?? "", switchyardGeneration: outcome.generation, location: outcome.location ?? ""),
+                body: .json(outcome.body)))
+    }
+
+    func replaceListener(_ input: Operations.ReplaceListener.Input) async throws -> Operations.ReplaceListener.Output {
+        guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
+        let name = input.path.listener
+        if body.name != name { throw APIError.invalid("name", "must equal the listener named in the path ('\(name)')") }
+        let requested = ListenerSpec(body)
+        let context = try caller
+        let (record, generation) = try await store.write(context.writeContext) { transaction in
+            guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
+            try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
+            let spec = requested.keepingPrivateKey(of: current.spec)
+            try Self.checkListenerAlone(name: name, spec: spec)
+            try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
+            try await transaction.apply(ConfigChange(resource: .listener(name), before: .listener(current.spec), after: .listener(spec)))
+            return try await transaction.listener(name)!
+        }
+        return .ok(.init(headers: .init(eTag: Self.etag(record.version), switchyardGeneration: generation), body: .json(.init(record))))
+    }
+
+    func deleteListener(_ input: Operations.DeleteListener.Input) async throws -> Operations.DeleteListener.Output {
+        let name = input.path.listener
+        let context = try caller
+        let (_, generation) = try await store.write(context.writeContext) { transaction in
+            guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
+            try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
+            try await transaction.apply(ConfigChange(resource: .listener(name), before: .listener(current.spec), after: nil))
+        }
+        return .noContent(.init(headers: .init(switchyardGeneration: generation)))
+    }
+
+    /// The rules that need nothing but the request (answered before touching the store).
+    private static func checkListenerAlone(name: String, spec: ListenerSpec) throws {
+        var errors = FieldErrorCollector()
+        if !ResourceName.isValid(name) { errors.add("name", ResourceName.rule) }
+        spec.check(into: &errors)
+        if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
+    }
+
+    /// The rules against the stored configuration: pools exist and match, the socket is free.
+    private static func checkListenerInContext(name: String, spec: ListenerSpec, transaction: WriteTransaction) async throws {
+        var protocols: [String: PoolProtocol] = [:]
+        for pool in spec.referencedPools {
+            if let record = try await transaction.pool(pool) { protocols[pool] = record.spec.protocol }
+        }
+        let others = try await transaction.listeners().map { (name: $0.name, spec: $0.spec) }
+        var errors = FieldErrorCollector()
+        ListenerRules.check(spec, named: name, poolProtocol: { protocols[$0] }, otherListeners: others, into: &errors)
+        if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
+    }
+}

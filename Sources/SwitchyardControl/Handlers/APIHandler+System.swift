@@ -1,0 +1,39 @@
+import Foundation
+import OpenAPIRuntime
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+extension APIHandler {
+    func getHealthz(_ input: Operations.GetHealthz.Input) async throws -> Operations.GetHealthz.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func getReadyz(_ input: Operations.GetReadyz.Input) async throws -> Operations.GetReadyz.Output {
+        if await store.isReachable(), let generation = try? await store.currentGeneration() {
+            metrics.setGeneration(generation)
+            return .ok(.init(body: .json(.init(status: .ready, store: .reachable, generation: generation))))
+        }
+        return .serviceUnavailable(.init(body: .json(.init(status: .degraded, store: .unreachable))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(metrics.render()))))
+    }
+
+    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {
+        .ok(.init(body: .yaml(HTTPBody(openAPIDocument))))
+    }
+
+    func listInstances(_ input: Operations.ListInstances.Input) async throws -> Operations.ListInstances.Output {
+        let now = Date()
+        let items = try await store.instances().map { record -> Schemas.Instance in
+            let state: Schemas.Instance.StatePayload =
+                record.stopped ? .stopped : now.timeIntervalSince(record.heartbeatAt) > 30 ? .stale : .running
+            return Schemas.Instance(
+                id: record.id.uuidString.lowercased(), name: record.name, host: record.host, version: record.version,
+                startedAt: record.startedAt, heartbeatAt: record.heartbeatAt, appliedGeneration: record.appliedGeneration, state: state)
+        }
+        return .ok(.init(body: .json(.init(items: items))))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import OpenAPIRuntime
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+/// The control API: one method per operation of openapi.yaml. Handlers stay thin: decode, call the
+/// core and the store, map the result; errors are `APIError`s or store errors, mapped by `ProblemMiddleware`.
+struct APIHandler: APIProtocol {
+    let store: Store
+    let metrics: APIMetrics
+    let openAPIDocument: Data
+    let logger: Logger
+
+    init(store: Store, metrics: APIMetrics, openAPIDocument: Data, logger: Logger) {
+        self.store = store
+        self.metrics = metrics
+        self.openAPIDocument = openAPIDocument
+        self.logger = logger
+    }
+
+    /// The caller, as `AuthMiddleware` established it.
+    var caller: CallerContext {
+        get throws {
+            guard let context = CallerContext.current else { throw APIError.unauthorized("missing bearer token") }
+            return context
+        }
+    }
+
+    static func etag(_ version: Int64) -> String { "\"\(version)\"" }
+
+    /// Refuses with 412 unless `ifMatch` (when given) names the current version.
+    static func checkIfMatch(_ ifMatch: String?, version: Int64?) throws {
+        guard let ifMatch else { return }
+        let trimmed = ifMatch.trimmingCharacters(in: .whitespaces)
+        if trimmed == "*" {
+            if version == nil { throw APIError.preconditionFailed("If-Match: * but the resource does not exist") }
+            return
+        }
+        let current = version.map(etag)
+        let candidates = trimmed.split(separator: ",").map { tag -> String in
+            var tag = tag.trimmingCharacters(in: .whitespaces)
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if !tag.hasPrefix("\"") { tag = "\"\(tag)\"" }
+            return tag
+        }
+        guard let current, candidates.contains(current) else {
+            throw APIError.preconditionFailed("If-Match \(ifMatch) does not match the current ETag \(current ?? "(none)")")
+        }
+    }
+
+    static func checkName(_ name: String, field: String = "name") throws {
+        if !ResourceName.isValid(name) { throw APIError.invalid(field, ResourceName.rule) }
+    }
+
+    // MARK: Paging
+
+    static func pageLimit(_ limit: Int?) throws -> Int {
+        let limit = limit ?? 100
+        guard (1...10_000).contains(limit) else { throw APIError.invalid("limit", "must be between 1 and 10000") }
+        return limit
+    }
+
+    /// Cursors are opaque to clients: base64url of the last key of the previous page.
+    static func decodeCursor(_ cursor: String?) throws -> String? {
+        guard let cursor else { return nil }
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let key = String(data: data, encoding: .utf8), !key.isEmpty else {
+            throw APIError.invalid("cursor", "is not a cursor this API returned")
+        }
+        return key
+    }
+
+    static func encodeCursor(_ key: String) -> String {
+        Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Splits the `limit + 1` rows a query returned into a page and the next cursor.
+    static func page<T>(_ rows: [T], limit: Int, key: (T) -> String) -> (items: ArraySlice<T>, next: String?) {
+        guard rows.count > limit else { return (rows[...], nil) }
+        let items = rows.prefix(limit)
+        return (items, items.last.map { encodeCursor(key($0)) })
+    }
+}

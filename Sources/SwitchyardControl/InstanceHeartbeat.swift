@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchyardStore
+
+/// Registers this process in `instances`, heartbeats every `interval`, and marks it stopped on shutdown.
+/// Store outages are logged and waited out (fail static), never fatal.
+public struct InstanceHeartbeat: Service {
+    public let id = UUID()
+    let store: Store
+    let name: String
+    let metrics: APIMetrics
+    let interval: Duration
+    let logger: Logger
+
+    public static let version = "0.1.0"
+
+    public init(store: Store, name: String, metrics: APIMetrics, interval: Duration = .seconds(5), logger: Logger) {
+        self.store = store
+        self.name = name
+        self.metrics = metrics
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let host = ProcessInfo.processInfo.hostName
+        var registered = false
+        var beats = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if !registered {
+                    try await store.registerInstance(id: id, name: name, host: host, version: Self.version)
+                    registered = true
+                }
+                let generation = try await store.currentGeneration()
+                metrics.setGeneration(generation)
+                try await store.heartbeat(instance: id, appliedGeneration: generation)
+                // Idempotency keys live a day; sweep about every ten minutes.
+                if beats % 120 == 0 { try await store.purgeIdempotencyKeys() }
+                beats += 1
+            } catch {
+                logger.warning("heartbeat failed; serving on", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+        if registered { try? await store.markStopped(instance: id) }
+    }
+}

@@ -1,0 +1,27 @@
+import SwitchyardCore
+import SwitchyardStore
+
+/// Everything a handler can refuse with; mapped to problem+json in one place (`Problem.init(error:)`).
+public enum APIError: Error, Sendable {
+    case validation([FieldError])
+    case badRequest(String)
+    case unauthorized(String)
+    case forbidden(String)
+    case notFound(String)
+    case conflict(String)
+    case preconditionFailed(String)
+    case unsupportedMediaType(String)
+    case unavailable(String)
+
+    public static func validation(_ failure: ValidationFailure) -> APIError { .validation(failure.errors) }
+
+    /// A draft the core refused (a `ValidationFailure`), as a 400.
+    public static func rejected(_ error: any Error) -> APIError {
+        if let failure = error as? ValidationFailure { return .validation(failure.errors) }
+        return .badRequest("\(error)")
+    }
+
+    public static func invalid(_ field: String, _ message: String) -> APIError {
+        .validation([FieldError(field: field, message: message)])
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import OpenAPIRuntime
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardStore
+
+// Conversions between the generated API types and the core's resources. Kept field by field (not via
+// JSON) because lists of 10,000 backends go through them.
+
+typealias Schemas = Components.Schemas
+
+// MARK: Requests → drafts
+
+extension PoolDraft {
+    init(_ input: Schemas.PoolInput) {
+        self.init(
+            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
+            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
+            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
+            healthCheck: input.healthCheck.map(HealthCheckDraft.init),
+            passive: input.passive.map(PassiveHealthDraft.init),
+            retries: input.retries,
+            timeouts: input.timeouts.map(TimeoutsDraft.init),
+            drainTimeoutMs: input.drainTimeoutMs,
+            minHealthyPercent: input.minHealthyPercent)
+    }
+
+    init(_ input: Schemas.PoolPatch) {
+        self.init(
+            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
+            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
+            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
+            healthCheck: input.healthCheck.map(HealthCheckDraft.init),
+            passive: input.passive.map(PassiveHealthDraft.init),
+            retries: input.retries,
+            timeouts: input.timeouts.map(TimeoutsDraft.init),
+            drainTimeoutMs: input.drainTimeoutMs,
+            minHealthyPercent: input.minHealthyPercent)
+    }
+
+    init(_ input: Schemas.ConfigPoolInput) {
+        self.init(
+            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
+            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
+            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
+            healthCheck: input.healthCheck.map(HealthCheckDraft.init),
+            passive: input.passive.map(PassiveHealthDraft.init),
+            retries: input.retries,
+            timeouts: input.timeouts.map(TimeoutsDraft.init),
+            drainTimeoutMs: input.drainTimeoutMs,
+            minHealthyPercent: input.minHealthyPercent)
+    }
+}
+
+extension HealthCheckDraft {
+    init(_ input: Schemas.HealthCheck) {
+        self.init(
+            type: input._type.map { HealthCheckType(rawValue: $0.rawValue)! }, path: input.path,
+            expectedStatus: input.expectedStatus, intervalMs: input.intervalMs, timeoutMs: input.timeoutMs,
+            rise: input.rise, fall: input.fall)
+    }
+}
+
+extension PassiveHealthDraft {
+    init(_ input: Schemas.PassiveHealth) {
+        self.init(maxFailures: input.maxFailures, ejectMs: input.ejectMs)
+    }
+}
+
+extension TimeoutsDraft {
+    init(_ input: Schemas.Timeouts) {
+        self.init(connectMs: input.connectMs, responseMs: input.responseMs, idleMs: input.idleMs)
+    }
+}
+
+extension BackendDraft {
+    init(_ input: Schemas.BackendInput) {
+        self.init(
+            address: input.address, port: input.port, weight: input.weight, backup: input.backup,
+            adminState: input.adminState.map { AdminState(rawValue: $0.rawValue)! })
+    }
+
+    init(_ input: Schemas.BackendPatch) {
+        self.init(
+            address: input.address, port: input.port, weight: input.weight, backup: input.backup,
+            adminState: input.adminState.map { AdminState(rawValue: $0.rawValue)! })
+    }
+}
+
+extension ListenerSpec {
+    /// The listener a request describes, with defaults filled in (checked later by `ListenerRules`).
+    init(_ input: Schemas.ListenerInput) {
+        self.init(
+            bind: input.bind ?? "0.0.0.0",
+            port: input.port,
+            protocol: input._protocol.map { ListenerProtocol(rawValue: $0.rawValue)! } ?? .http,
+            defaultPool: input.defaultPool,
+            routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
+            tls: input.tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) },
+            allow: input.allow ?? [],
+            deny: input.deny ?? [])
+    }
+
+    /// Keeps the stored private key when a request repeats the certificate without the key
+    /// (as a GET, which never shows keys, followed by a PUT does).
+    func keepingPrivateKey(of stored: ListenerSpec?) -> ListenerSpec {
+        guard var tls, tls.privateKeyPem == nil, let storedTLS = stored?.tls, storedTLS.certificatePem == tls.certificatePem
+        else { return self }
+        tls.privateKeyPem = storedTLS.privateKeyPem
+        var copy = self
+        copy.tls = tls
+        return copy
+    }
+}
+
+// MARK: Resources → responses
+
+extension Schemas.ResolvedHealthCheck {
+    init(_ spec: HealthCheckSpec) {
+        self.init(
+            _type: .init(rawValue: spec.type.rawValue)!, path: spec.path, expectedStatus: spec.expectedStatus,
+            intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, rise: spec.rise, fall: spec.fall)
+    }
+}
+
+extension Schemas.Pool {
+    init(_ record: PoolRecord) {
+        let spec = record.spec
+        self.init(
+            name: record.name,
+            _protocol: .init(rawValue: spec.protocol.rawValue)!,
+            algorithm: .init(rawValue: spec.algorithm.rawValue)!,
+            mode: .init(rawValue: spec.mode.rawValue)!,
+            healthCheck: .init(spec.healthCheck),
+            passive: .init(maxFailures: spec.passive.maxFailures, ejectMs: spec.passive.ejectMs),
+            retries: spec.retries,
+            timeouts: .init(connectMs: spec.timeouts.connectMs, responseMs: spec.timeouts.responseMs, idleMs: spec.timeouts.idleMs),
+            drainTimeoutMs: spec.drainTimeoutMs,
+            minHealthyPercent: spec.minHealthyPercent,
+            backendCount: record.backendCount,
+            version: record.version,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt)
+    }
+}
+
+extension Schemas.Backend {
+    init(_ record: BackendRecord) {
+        let spec = record.spec
+        self.init(
+            name: record.name,
+            pool: record.pool,
+            address: spec.address,
+            port: spec.port,
+            weight: spec.weight,
+            backup: spec.backup,
+            adminState: .init(rawValue: spec.adminState.rawValue)!,
+            // Observed state arrives with the data plane; until an instance reports, it is unknown.
+            health: .init(status: .unknown),
+            activeConnections: 0,
+            version: record.version,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt)
+    }
+}
+
+extension Schemas.Listener {
+    init(_ record: ListenerRecord) {
+        let spec = record.spec
+        self.init(
+            name: record.name,
+            bind: spec.bind,
+            port: spec.port,
+            _protocol: .init(rawValue: spec.protocol.rawValue)!,
+            defaultPool: spec.defaultPool,
+            routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
+            tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) },
+            allow: spec.allow,
+            deny: spec.deny,
+            version: record.version,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt)
+    }
+}
+
+extension Schemas.Config {
+    init(_ document: ConfigDocument, generation: Int64) {
+        let pools = document.pools.keys.sorted().map { name -> Schemas.ConfigPool in
+            let entry = document.pools[name]!
+            let spec = entry.spec
+            return Schemas.ConfigPool(
+                name: name,
+                _protocol: .init(rawValue: spec.protocol.rawValue)!,
+                algorithm: .init(rawValue: spec.algorithm.rawValue)!,
+                mode: .init(rawValue: spec.mode.rawValue)!,
+                healthCheck: .init(spec.healthCheck),
+                passive: .init(maxFailures: spec.passive.maxFailures, ejectMs: spec.passive.ejectMs),
+                retries: spec.retries,
+                timeouts: .init(connectMs: spec.timeouts.connectMs, responseMs: spec.timeouts.responseMs, idleMs: spec.timeouts.idleMs),
+                drainTimeoutMs: spec.drainTimeoutMs,
+                minHealthyPercent: spec.minHealthyPercent,
+                backends: entry.backends.keys.sorted().map { backendName in
+                    let backend = entry.backends[backendName]!
+                    return Schemas.ConfigBackend(
+                        name: backendName, address: backend.address, port: backend.port, weight: backend.weight,
+                        backup: backend.backup, adminState: .init(rawValue: backend.adminState.rawValue)!)
+                })
+        }
+        let listeners = document.listeners.keys.sorted().map { name -> Schemas.ConfigListener in
+            let spec = document.listeners[name]!
+            return Schemas.ConfigListener(
+                name: name, bind: spec.bind, port: spec.port, _protocol: .init(rawValue: spec.protocol.rawValue)!,
+                defaultPool: spec.defaultPool,
+                routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
+                tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny)
+        }
+        self.init(generation: generation, pools: pools, listeners: listeners)
+    }
+}
+
+/// The JSON of a resource state for `before`/`after` fields (private keys removed).
+func jsonValue(_ state: ResourceState?) -> OpenAPIValueContainer? {
+    guard let state = state?.redacted else { return nil }
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let data: Data
+    switch state {
+    case .pool(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
+    case .backend(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
+    case .listener(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
+    }
+    return try? JSONDecoder().decode(OpenAPIValueContainer.self, from: data)
+}
+
+func jsonValue(rawJSON text: String?) -> OpenAPIValueContainer? {
+    guard let text else { return nil }
+    return try? JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(text.utf8))
+}
+
+extension Schemas.ConfigChange {
+    init(_ change: SwitchyardCore.ConfigChange) {
+        self.init(
+            action: .init(rawValue: change.action.rawValue)!,
+            resourceType: .init(rawValue: change.resource.kind.rawValue)!,
+            resource: change.resource.description,
+            before: jsonValue(change.before),
+            after: jsonValue(change.after))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import OpenAPIRuntime
+import SwitchyardCore
+import SwitchyardStore
+
+/// An RFC 9457 problem document, the body of every error response.
+struct Problem: Encodable, Sendable {
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String?
+    var errors: [FieldError]?
+
+    struct FieldError: Encodable, Sendable {
+        var field: String
+        var message: String
+    }
+
+    static let typeBase = "https://switchyard.dev/problems/"
+
+    init(status: Int, slug: String, title: String, detail: String?, errors: [SwitchyardCore.FieldError]? = nil) {
+        self.type = Problem.typeBase + slug
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.errors = errors?.map { FieldError(field: $0.field, message: $0.message) }
+    }
+
+    init(_ error: APIError) {
+        switch error {
+        case .validation(let errors):
+            let summary = errors.map(\.description).joined(separator: "; ")
+            self.init(status: 400, slug: "validation", title: "Invalid request", detail: summary, errors: errors)
+        case .badRequest(let detail):
+            self.init(status: 400, slug: "bad-request", title: "Bad request", detail: detail)
+        case .unauthorized(let detail):
+            self.init(status: 401, slug: "unauthorized", title: "Unauthorized", detail: detail)
+        case .forbidden(let detail):
+            self.init(status: 403, slug: "forbidden", title: "Forbidden", detail: detail)
+        case .notFound(let detail):
+            self.init(status: 404, slug: "not-found", title: "Not found", detail: detail)
+        case .conflict(let detail):
+            self.init(status: 409, slug: "conflict", title: "Conflict", detail: detail)
+        case .preconditionFailed(let detail):
+            self.init(status: 412, slug: "precondition-failed", title: "Precondition failed", detail: detail)
+        case .unsupportedMediaType(let detail):
+            self.init(status: 415, slug: "unsupported-media-type", title: "Unsupported media type", detail: detail)
+        case .unavailable(let detail):
+            self.init(status: 503, slug: "store-unavailable", title: "Store unavailable", detail: detail)
+        }
+    }
+
+    var json: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data("{\"status\":\(status)}".utf8)
+    }
+
+    var response: (HTTPResponse, HTTPBody) {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/problem+json"
+        if status == 401 { fields[.wwwAuthenticate] = "Bearer realm=\"switchyard\"" }
+        return (HTTPResponse(status: .init(code: status), headerFields: fields), HTTPBody(json))
+    }
+}

@@ -1,0 +1,75 @@
+/// Builds a `ConfigDocument` from a whole-configuration request (PUT /v1/config), checking every
+/// resource and every reference between them, and naming each bad field by its place in the request.
+public struct ConfigDocumentBuilder: Sendable {
+    public struct PoolItem: Sendable {
+        public var name: String
+        public var draft: PoolDraft
+        public var backends: [BackendItem]
+
+        public init(name: String, draft: PoolDraft, backends: [BackendItem]) {
+            self.name = name
+            self.draft = draft
+            self.backends = backends
+        }
+    }
+
+    public struct BackendItem: Sendable {
+        public var name: String
+        public var draft: BackendDraft
+
+        public init(name: String, draft: BackendDraft) {
+            self.name = name
+            self.draft = draft
+        }
+    }
+
+    public init() {}
+
+    public func build(pools: [PoolItem], listeners: [(name: String, spec: ListenerSpec)]) throws(ValidationFailure) -> ConfigDocument {
+        var errors = FieldErrorCollector()
+        var document = ConfigDocument()
+
+        for (index, item) in pools.enumerated() {
+            let prefix = "pools[\(index)]."
+            if !ResourceName.isValid(item.name) { errors.add(prefix + "name", ResourceName.rule) }
+            if document.pools[item.name] != nil { errors.add(prefix + "name", "pool '\(item.name)' appears twice") }
+            var entry = PoolEntry(spec: .defaults)
+            do {
+                entry.spec = try item.draft.resolved(fieldPrefix: prefix)
+            } catch {
+                errors.append(contentsOf: error.errors)
+            }
+            for (backendIndex, backend) in item.backends.enumerated() {
+                let backendPrefix = "\(prefix)backends[\(backendIndex)]."
+                if !ResourceName.isValid(backend.name) { errors.add(backendPrefix + "name", ResourceName.rule) }
+                if entry.backends[backend.name] != nil {
+                    errors.add(backendPrefix + "name", "backend '\(backend.name)' appears twice in pool '\(item.name)'")
+                }
+                do {
+                    entry.backends[backend.name] = try backend.draft.resolved(over: nil, fieldPrefix: backendPrefix)
+                } catch {
+                    errors.append(contentsOf: error.errors)
+                }
+            }
+            if document.pools[item.name] == nil { document.pools[item.name] = entry }
+        }
+
+        var checked: [(name: String, spec: ListenerSpec)] = []
+        for (index, listener) in listeners.enumerated() {
+            var listenerErrors = FieldErrorCollector(prefix: "listeners[\(index)].")
+            if !ResourceName.isValid(listener.name) { listenerErrors.add("name", ResourceName.rule) }
+            if document.listeners[listener.name] != nil {
+                listenerErrors.add("name", "listener '\(listener.name)' appears twice")
+            }
+            ListenerRules.check(
+                listener.spec, named: listener.name, poolProtocol: { document.pools[$0]?.spec.protocol },
+                otherListeners: checked, into: &listenerErrors)
+            errors.append(contentsOf: listenerErrors.errors)
+            checked.append(listener)
+            if document.listeners[listener.name] == nil { document.listeners[listener.name] = listener.spec }
+        }
+
+        try errors.throwIfAny()
+        return document
+    }
+}

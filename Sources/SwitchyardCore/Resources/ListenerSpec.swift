@@ -1,0 +1,133 @@
+/// A listening socket: where it binds, what it speaks, and which pools its traffic goes to.
+public struct ListenerSpec: Codable, Equatable, Sendable {
+    public var bind: String
+    public var port: Int
+    public var `protocol`: ListenerProtocol
+    public var defaultPool: String?
+    public var routes: [RouteSpec]
+    public var tls: TLSSpec?
+    public var allow: [String]
+    public var deny: [String]
+
+    public init(
+        bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
+        routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = []
+    ) {
+        self.bind = bind
+        self.port = port
+        self.protocol = `protocol`
+        self.defaultPool = defaultPool
+        self.routes = routes
+        self.tls = tls
+        self.allow = allow
+        self.deny = deny
+    }
+
+    /// Every pool this listener sends traffic to.
+    public var referencedPools: Set<String> {
+        var names = Set(routes.map(\.pool))
+        if let defaultPool { names.insert(defaultPool) }
+        return names
+    }
+
+    /// The protocol of the pools this listener may use.
+    public var poolProtocol: PoolProtocol { self.protocol == .tcp ? .tcp : .http }
+
+    /// Rules that need nothing but the listener itself.
+    public func check(into errors: inout FieldErrorCollector) {
+        if IPAddress(bind) == nil { errors.add("bind", "must be an IPv4 or IPv6 address, e.g. 0.0.0.0 or ::") }
+        errors.check("port", port, in: 1...65535)
+        if let defaultPool, !ResourceName.isValid(defaultPool) { errors.add("default_pool", ResourceName.rule) }
+        switch self.protocol {
+        case .tcp:
+            if !routes.isEmpty { errors.add("routes", "a tcp listener has no routes; use default_pool") }
+            if defaultPool == nil { errors.add("default_pool", "is required for a tcp listener") }
+        case .http, .https:
+            if defaultPool == nil && routes.isEmpty {
+                errors.add("default_pool", "is required when there are no routes")
+            }
+        }
+        for (index, route) in routes.enumerated() {
+            route.check(into: &errors, field: "routes[\(index)]")
+        }
+        switch (self.protocol, tls) {
+        case (.https, nil): errors.add("tls", "is required for an https listener")
+        case (.https, let tls?): tls.check(into: &errors)
+        case (_, .some): errors.add("tls", "only an https listener takes tls")
+        case (_, nil): break
+        }
+        for (field, networks) in [("allow", allow), ("deny", deny)] {
+            for (index, network) in networks.enumerated() where IPNetwork(network) == nil {
+                errors.add("\(field)[\(index)]", "must be a CIDR network such as 192.0.2.0/24 or 2001:db8::/32")
+            }
+        }
+    }
+
+    /// Whether two listeners would fight for the same socket.
+    public func sharesSocket(with other: ListenerSpec) -> Bool {
+        guard port == other.port, let mine = IPAddress(bind), let theirs = IPAddress(other.bind) else { return false }
+        if mine == theirs { return true }
+        // A wildcard bind takes the port on every address of its family (and `::` usually on IPv4 too).
+        return (mine.isUnspecified && (theirs.isIPv4 == mine.isIPv4 || !mine.isIPv4))
+            || (theirs.isUnspecified && (theirs.isIPv4 == mine.isIPv4 || !theirs.isIPv4))
+    }
+
+    /// The listener as the API shows it: the private key never leaves the store.
+    public var redacted: ListenerSpec {
+        var copy = self
+        copy.tls?.privateKeyPem = nil
+        return copy
+    }
+}
+
+public enum ListenerProtocol: String, Codable, Sendable, CaseIterable {
+    case http, https, tcp
+}
+
+public struct RouteSpec: Codable, Equatable, Sendable {
+    public var host: String?
+    public var pathPrefix: String?
+    public var pool: String
+
+    public init(host: String? = nil, pathPrefix: String? = nil, pool: String) {
+        self.host = host
+        self.pathPrefix = pathPrefix
+        self.pool = pool
+    }
+
+    func check(into errors: inout FieldErrorCollector, field: String) {
+        if let host, !HostName.isValid(host, allowWildcard: true) {
+            errors.add("\(field).host", "must be a host name such as example.com or *.example.com")
+        }
+        if let pathPrefix,
+            !pathPrefix.hasPrefix("/") || pathPrefix.utf8.count > 1024
+                || pathPrefix.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
+        {
+            errors.add("\(field).path_prefix", "must start with '/' and hold no spaces or control characters")
+        }
+        if !ResourceName.isValid(pool) { errors.add("\(field).pool", ResourceName.rule) }
+    }
+}
+
+public struct TLSSpec: Codable, Equatable, Sendable {
+    public var certificatePem: String
+    public var privateKeyPem: String?
+
+    public init(certificatePem: String, privateKeyPem: String?) {
+        self.certificatePem = certificatePem
+        self.privateKeyPem = privateKeyPem
+    }
+
+    func check(into errors: inout FieldErrorCollector) {
+        if !certificatePem.contains("-----BEGIN CERTIFICATE-----") || !certificatePem.contains("-----END CERTIFICATE-----") {
+            errors.add("tls.certificate_pem", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
+        }
+        if let key = privateKeyPem {
+            if !(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----")) {
+                errors.add("tls.private_key_pem", "must be a PEM private key (-----BEGIN PRIVATE KEY-----)")
+            }
+        } else {
+            errors.add("tls.private_key_pem", "is required")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+extension Store {
+    public func pools(after cursor: String?, limit: Int) async throws -> [PoolRecord] {
+        try await withConnection { try await StoreQueries.pools(after: cursor, limit: limit, on: $0, logger: self.logger) }
+    }
+
+    public func pool(_ name: String) async throws -> PoolRecord? {
+        try await withConnection { try await StoreQueries.pool(name, on: $0, logger: self.logger) }
+    }
+
+    public func backends(in pool: String, after cursor: String?, limit: Int) async throws -> [BackendRecord] {
+        try await withConnection {
+            try await StoreQueries.backends(in: pool, after: cursor, limit: limit, on: $0, logger: self.logger)
+        }
+    }
+
+    public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
+        try await withConnection { try await StoreQueries.backend(name, in: pool, on: $0, logger: self.logger) }
+    }
+
+    public func listeners(after cursor: String?, limit: Int) async throws -> [ListenerRecord] {
+        try await withConnection { try await StoreQueries.listeners(after: cursor, limit: limit, on: $0, logger: self.logger) }
+    }
+
+    public func listener(_ name: String) async throws -> ListenerRecord? {
+        try await withConnection { try await StoreQueries.listener(name, on: $0, logger: self.logger) }
+    }
+
+    /// The whole configuration and its generation, read from one snapshot.
+    public func document() async throws -> (document: ConfigDocument, generation: Int64) {
+        try await withTransaction { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            var generation: Int64 = 0
+            for try await value in try await connection.query("SELECT generation FROM config_state", logger: self.logger)
+                .decode(Int64.self)
+            {
+                generation = value
+            }
+            return (try await StoreQueries.document(on: connection, logger: self.logger), generation)
+        }
+    }
+
+    /// Audit rows of generations after `since`, oldest first, starting after row `cursor`.
+    public func changes(since: Int64, afterID cursor: Int64?, limit: Int) async throws -> [ChangeRecord] {
+        try await withConnection { connection in
+            let limit = min(limit, Int(Int32.max))
+            let rows = try await connection.query(
+                """
+                SELECT id, generation, at, actor, request, action, resource_type, resource, before::text, after::text
+                FROM audit_log WHERE generation > \(since) AND id > \(cursor ?? 0) ORDER BY id LIMIT \(limit)
+                """, logger: self.logger)
+            return try await Self.decodeChanges(rows)
+        }
+    }
+
+    /// Configuration changes made after `generation`, newest first: what a rollback to it must undo.
+    public func configChanges(after generation: Int64) async throws -> [ConfigChange] {
+        try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, generation, at, actor, request, action, resource_type, resource, before::text, after::text
+                FROM audit_log WHERE generation > \(generation) AND resource_type <> 'token' ORDER BY id DESC
+                """, logger: self.logger)
+            return try await Self.decodeChanges(rows).map { try $0.configChange() }
+        }
+    }
+
+    static func decodeChanges(_ rows: PostgresRowSequence) async throws -> [ChangeRecord] {
+        var records: [ChangeRecord] = []
+        for try await (id, generation, at, actor, request, action, kind, resource, before, after) in rows.decode(
+            (Int64, Int64, Date, String, String, String, String, String, String?, String?).self)
+        {
+            guard let action = ChangeAction(rawValue: action), let kind = ResourceKind(rawValue: kind) else {
+                throw StoreError.corruptRow("audit row \(id)")
+            }
+            records.append(
+                ChangeRecord(
+                    id: id, generation: generation, time: at, actor: actor, request: request, action: action, kind: kind,
+                    resource: resource, before: before, after: after))
+        }
+        return records
+    }
+}
+
+extension ChangeRecord {
+    /// The audit row as a configuration change (for rollback and for showing it redacted).
+    public func configChange() throws -> ConfigChange {
+        guard let resource = ResourceID(kind: kind, path: resource) else { throw StoreError.corruptRow("audit row \(id) resource") }
+        let before = try before.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
+        let after = try after.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
+        return ConfigChange(resource: resource, before: before, after: after)
+    }
+}

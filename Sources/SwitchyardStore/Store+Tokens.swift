@@ -1,0 +1,103 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+extension Store {
+    /// The token whose secret hashes to `secretHash`, with the stored hash (compared again by the caller
+    /// in constant time).
+    public func token(secretHash: String) async throws -> (token: TokenRecord, storedHash: String)? {
+        try await withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT name, scopes, created_at, created_by, secret_hash FROM tokens WHERE secret_hash = \(secretHash)",
+                logger: self.logger)
+            for try await (name, scopes, created, createdBy, stored) in rows.decode((String, [String], Date, String, String).self) {
+                return (TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy), stored)
+            }
+            return nil
+        }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT name, scopes, created_at, created_by FROM tokens ORDER BY name", logger: self.logger)
+            var records: [TokenRecord] = []
+            for try await (name, scopes, created, createdBy) in rows.decode((String, [String], Date, String).self) {
+                records.append(TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy))
+            }
+            return records
+        }
+    }
+
+    /// Creates the first admin token when there is no token at all; returns whether it did.
+    public func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
+        let (created, _) = try await write(WriteContext(actor: "bootstrap", request: "switchyard serve")) { transaction in
+            try await transaction.bootstrapAdminToken(name: name, secretHash: secretHash)
+        }
+        return created
+    }
+}
+
+extension WriteTransaction {
+    public func tokenExists(_ name: String) async throws -> Bool {
+        let rows = try await connection.query("SELECT 1 FROM tokens WHERE name = \(name)", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    public func createToken(name: String, secretHash: String, scopes: [Scope]) async throws -> TokenRecord {
+        let scopeNames = scopes.map(\.rawValue)
+        let rows = try await connection.query(
+            """
+            INSERT INTO tokens (name, secret_hash, scopes, created_by) VALUES (\(name), \(secretHash), \(scopeNames), \(context.actor))
+            RETURNING created_at
+            """, logger: logger)
+        var created = Date()
+        for try await value in rows.decode(Date.self) { created = value }
+        let record = TokenRecord(name: name, scopes: scopes, createdAt: created, createdBy: context.actor)
+        try await audit(action: .create, kind: .token, resource: name, before: nil, after: ResourceJSON.encode(TokenAuditView(record)))
+        return record
+    }
+
+    /// Deletes a token; returns false when there is none of that name.
+    public func deleteToken(name: String) async throws -> TokenRecord? {
+        let rows = try await connection.query(
+            "DELETE FROM tokens WHERE name = \(name) RETURNING scopes, created_at, created_by", logger: logger)
+        var deleted: TokenRecord?
+        for try await (scopes, created, createdBy) in rows.decode(([String], Date, String).self) {
+            deleted = TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy)
+        }
+        if let deleted {
+            try await audit(action: .delete, kind: .token, resource: name, before: ResourceJSON.encode(TokenAuditView(deleted)), after: nil)
+        }
+        return deleted
+    }
+
+    public func adminTokenCount() async throws -> Int {
+        let rows = try await connection.query("SELECT count(*) FROM tokens WHERE 'admin' = ANY(scopes)", logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
+    func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
+        let rows = try await connection.query("SELECT count(*) FROM tokens", logger: logger)
+        var count: Int64 = 0
+        for try await value in rows.decode(Int64.self) { count = value }
+        guard count == 0 else { return false }
+        _ = try await createToken(name: name, secretHash: secretHash, scopes: [.admin])
+        return true
+    }
+}
+
+/// What the audit log keeps of a token: never its hash.
+struct TokenAuditView: Encodable {
+    var name: String
+    var scopes: [Scope]
+    var createdBy: String
+
+    init(_ record: TokenRecord) {
+        name = record.name
+        scopes = record.scopes
+        createdBy = record.createdBy
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import SwitchyardCore
+
+/// Switchyard's PostgreSQL store: the one source of truth for configuration, audit, tokens and instances.
+/// Run it (it is a `Service`) for its connection pool to work.
+public final class Store: Service, Sendable {
+    public let client: PostgresClient
+    public let configuration: StoreConfiguration
+    let logger: Logger
+
+    /// NOTIFY channel that carries the new generation after every write.
+    public static let changeChannel = "switchyard_config"
+
+    public init(configuration: StoreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+    }
+
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Runs `body` on one connection, mapping connection failures to `StoreError.unavailable`.
+    func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw StoreError.from(error)
+        }
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT, rolling back when it throws (its error is rethrown as is).
+    func withTransaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await connection.query("BEGIN", logger: self.logger)
+            do {
+                let value = try await body(connection)
+                try await connection.query("COMMIT", logger: self.logger)
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    /// Whether PostgreSQL answers within `timeout`.
+    public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await self.client.query("SELECT 1", logger: self.logger)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// The current configuration generation.
+    public func currentGeneration() async throws -> Int64 {
+        try await withConnection { connection in
+            let rows = try await connection.query("SELECT generation FROM config_state", logger: self.logger)
+            for try await generation in rows.decode(Int64.self) { return generation }
+            return 0
+        }
+    }
+
+    /// One write: bumps the generation (which also serialises writers), runs `body`, NOTIFYs, commits.
+    /// Returns `body`'s value and the new generation.
+    public func write<T: Sendable>(
+        _ context: WriteContext, _ body: @Sendable (WriteTransaction) async throws -> T
+    ) async throws -> (value: T, generation: Int64) {
+        try await withTransaction { connection in
+            var generation: Int64 = 0
+            let rows = try await connection.query(
+                "UPDATE config_state SET generation = generation + 1 RETURNING generation", logger: self.logger)
+            for try await value in rows.decode(Int64.self) { generation = value }
+            let transaction = WriteTransaction(connection: connection, generation: generation, context: context, logger: self.logger)
+            let value = try await body(transaction)
+            let payload = String(generation)
+            try await connection.query("SELECT pg_notify(\(Store.changeChannel), \(payload))", logger: self.logger)
+            return (value, generation)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import PostgresNIO
+
+/// Where the store lives, from a `postgres://user:password@host:port/database?sslmode=...` URL.
+public struct StoreConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var requireTLS: Bool
+    public var maximumConnections: Int
+
+    public init(url: String, maximumConnections: Int = 20) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else {
+            throw StoreError.invalidDatabaseURL("expected postgres://user:password@host:port/database, got '\(url)'")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = components.user?.removingPercentEncoding ?? "postgres"
+        self.password = components.password?.removingPercentEncoding
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? self.username : path
+        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        self.requireTLS = ["require", "verify-ca", "verify-full"].contains(sslMode)
+        self.maximumConnections = maximumConnections
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(3)
+        return configuration
+    }
+
+    /// The same server with another database (tests use one database each).
+    public func with(database: String) -> StoreConfiguration {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchyardControl
+import SwitchyardStore
+
+@main
+struct Switchyard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "A load balancer run through an HTTP API, with its state in PostgreSQL.",
+        subcommands: [Serve.self, Migrate.self])
+}
+
+/// Options every command that talks to PostgreSQL takes.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (env DATABASE_URL), e.g. postgres://user:pw@127.0.0.1:5432/switchyard")
+    var databaseURL: String? = ProcessInfo.processInfo.environment["DATABASE_URL"]
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+
+    func makeLogger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+
+    func storeConfiguration() throws -> StoreConfiguration {
+        guard let databaseURL, !databaseURL.isEmpty else {
+            throw ValidationError("no database: pass --database-url or set DATABASE_URL (scripts/run starts a local PostgreSQL)")
+        }
+        return try StoreConfiguration(url: databaseURL)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Migrate the store, then serve the control API until SIGTERM/SIGINT.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Address of the control API (env SWITCHYARD_API).")
+    var api: String = ProcessInfo.processInfo.environment["SWITCHYARD_API"] ?? "127.0.0.1:9900"
+
+    @Option(help: "Name of this instance in GET /v1/instances (env SWITCHYARD_INSTANCE_NAME).")
+    var instanceName: String = ProcessInfo.processInfo.environment["SWITCHYARD_INSTANCE_NAME"] ?? ProcessInfo.processInfo.hostName
+
+    @Option(help: "Where a generated bootstrap admin token is written (env SWITCHYARD_ADMIN_TOKEN_FILE).")
+    var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        let logger = store.makeLogger("switchyard")
+        let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
+        let control = ControlService(
+            configuration: .init(
+                api: try ControlServer.Configuration(address: api), instanceName: instanceName,
+                adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+                adminTokenFile: adminTokenFile),
+            store: storeService, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: storeService), .init(service: control)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the database migrations and exit (serve also does this).")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        let logger = store.makeLogger("switchyard")
+        let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await storeService.run() }
+            let applied = try await Migrator().migrate(storeService)
+            print(applied.isEmpty ? "migrations: nothing to apply" : "migrations applied: \(applied.joined(separator: ", "))")
+            group.cancelAll()
+        }
+    }
+}
