@@ -31,10 +31,15 @@ extension Store {
 
     /// Creates the first admin token when there is no token at all; returns whether it did.
     public func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
-        let (created, _) = try await write(WriteContext(actor: "bootstrap", request: "switchyard serve")) { transaction in
-            try await transaction.bootstrapAdminToken(name: name, secretHash: secretHash)
+        do {
+            _ = try await write(WriteContext(actor: "bootstrap", request: "switchyard serve")) { transaction in
+                // Roll back (and so keep the generation) when tokens exist already.
+                if try await !transaction.bootstrapAdminToken(name: name, secretHash: secretHash) { throw TokensExist() }
+            }
+            return true
+        } catch is TokensExist {
+            return false
         }
-        return created
     }
 }
 
@@ -101,3 +106,5 @@ struct TokenAuditView: Encodable {
         createdBy = record.createdBy
     }
 }
+
+private struct TokensExist: Error {}

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import SwitchyardCore
+import Synchronization
 
 /// Switchyard's PostgreSQL store: the one source of truth for configuration, audit, tokens and instances.
 /// Run it (it is a `Service`) for its connection pool to work.
@@ -24,17 +25,45 @@ public final class Store: Service, Sendable {
         await client.run()
     }
 
-    /// Runs `body` on one connection, mapping connection failures to `StoreError.unavailable`.
-    func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withConnection { connection in try await body(connection) }
-        } catch {
-            throw StoreError.from(error)
+    /// Runs `body` on one connection, mapping connection failures to `StoreError.unavailable`. While
+    /// PostgreSQL is down the pool queues requests instead of failing them, so waiting for a connection
+    /// is bounded by `configuration.connectionWaitTimeout`.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client
+        let timeout = configuration.connectionWaitTimeout
+        // nil once answered; `started` once a connection was had (then the body may take its time).
+        let pending = PendingAnswer<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            pending.state.withLock { $0.continuation = continuation }
+            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+                pending.state.withLock { state in
+                    state.continuation?.resume(with: result)
+                    state.continuation = nil
+                }
+            }
+            let operation = Task {
+                do {
+                    let value = try await client.withConnection { connection in
+                        pending.state.withLock { $0.started = true }
+                        return try await body(connection)
+                    }
+                    finish(.success(value))
+                } catch {
+                    finish(.failure(StoreError.from(error)))
+                }
+            }
+            Task {
+                try await Task.sleep(for: timeout)
+                if pending.state.withLock({ !$0.started }) {
+                    finish(.failure(StoreError.unavailable("no database connection within \(timeout)")))
+                    operation.cancel()
+                }
+            }
         }
     }
 
     /// Runs `body` inside BEGIN … COMMIT, rolling back when it throws (its error is rethrown as is).
-    func withTransaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             try await connection.query("BEGIN", logger: self.logger)
             do {
@@ -49,23 +78,12 @@ public final class Store: Service, Sendable {
     }
 
     /// Whether PostgreSQL answers within `timeout`.
-    public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await self.client.query("SELECT 1", logger: self.logger)
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+    public func isReachable() async -> Bool {
+        do {
+            try await withConnection { connection in try await connection.query("SELECT 1", logger: self.logger) }
+            return true
+        } catch {
+            return false
         }
     }
 
@@ -81,7 +99,7 @@ public final class Store: Service, Sendable {
     /// One write: bumps the generation (which also serialises writers), runs `body`, NOTIFYs, commits.
     /// Returns `body`'s value and the new generation.
     public func write<T: Sendable>(
-        _ context: WriteContext, _ body: @Sendable (WriteTransaction) async throws -> T
+        _ context: WriteContext, _ body: @escaping @Sendable (WriteTransaction) async throws -> T
     ) async throws -> (value: T, generation: Int64) {
         try await withTransaction { connection in
             var generation: Int64 = 0
@@ -95,4 +113,10 @@ public final class Store: Service, Sendable {
             return (value, generation)
         }
     }
+}
+
+/// One store call's answer, given once: by the call itself or by the connection-wait deadline.
+private final class PendingAnswer<T: Sendable>: Sendable {
+    /// The caller while unanswered; `started` once a connection was had.
+    let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool)>((nil, false))
 }

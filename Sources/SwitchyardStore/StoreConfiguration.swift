@@ -10,6 +10,8 @@ public struct StoreConfiguration: Sendable {
     public var database: String
     public var requireTLS: Bool
     public var maximumConnections: Int
+    /// How long a request waits for a database connection before the store counts as unavailable.
+    public var connectionWaitTimeout: Duration = .seconds(3)
 
     public init(url: String, maximumConnections: Int = 20) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@Suite("Backends API")
+struct BackendAPITests {
+    @Test("register, read, list, change and deregister a backend")
+    func lifecycle() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            let created = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "10.0.0.11", "port": 8080])
+            #expect(created.status == 201)
+            #expect(created[header: "Location"] == "/v1/pools/web/backends/web-1")
+            #expect(created.json["weight"] as? Int == 1)
+            #expect(created.json["backup"] as? Bool == false)
+            #expect(created.json["admin_state"] as? String == "enabled")
+            #expect((created.json["health"] as? [String: Any])?["status"] as? String == "unknown")
+
+            let host = try await server.post("/v1/pools/web/backends", ["name": "web-2", "address": "app-2.internal", "port": 8080, "weight": 3])
+            #expect(host.status == 201)
+            let v6 = try await server.post("/v1/pools/web/backends", ["name": "web-3", "address": "2001:db8::1", "port": 8080])
+            #expect(v6.status == 201)
+
+            let list = try await server.get("/v1/pools/web/backends")
+            #expect((list.json["items"] as? [[String: Any]])?.count == 3)
+            #expect(try await server.get("/v1/pools/web").json["backend_count"] as? Int == 3)
+
+            let drained = try await server.patch("/v1/pools/web/backends/web-1", ["admin_state": "draining", "weight": 5])
+            #expect(drained.status == 200)
+            #expect(drained.json["admin_state"] as? String == "draining")
+            #expect(drained.json["weight"] as? Int == 5)
+            #expect(drained.json["port"] as? Int == 8080)
+
+            let removed = try await server.delete("/v1/pools/web/backends/web-1")
+            #expect(removed.status == 204)
+            #expect(try await server.get("/v1/pools/web/backends/web-1").status == 404)
+            #expect(try await server.delete("/v1/pools/web/backends/web-1").status == 404)
+        }
+    }
+
+    @Test("bad backends are refused field by field; unknown pools are 404; taken names 409")
+    func errors() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web", backends: ["web-1"])
+            let bad = try await server.post(
+                "/v1/pools/web/backends", ["name": "-x", "address": "999.1.1.1", "port": 70000, "weight": 1001])
+            #expect(bad.status == 400)
+            #expect(Set(bad.errorFields) == ["name", "address", "port", "weight"])
+
+            let noPool = try await server.post("/v1/pools/nope/backends", ["name": "a", "address": "10.0.0.1", "port": 80])
+            #expect(noPool.status == 404)
+            #expect(try await server.get("/v1/pools/nope/backends").status == 404)
+
+            let taken = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "10.0.0.1", "port": 80])
+            #expect(taken.status == 409)
+
+            let badPatch = try await server.patch("/v1/pools/web/backends/web-1", ["port": 0, "admin_state": "gone"])
+            #expect(badPatch.status == 400)
+        }
+    }
+
+    @Test("min_healthy_percent refuses a drain or delete that crosses it, unless forced")
+    func guardrail() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web", ["min_healthy_percent": 60], backends: ["a", "b", "c"])
+            // 2 of 3 left = 66 %: allowed.
+            #expect(try await server.patch("/v1/pools/web/backends/a", ["admin_state": "draining"]).status == 200)
+            // 1 of 3 = 33 %: refused, for a drain and for a delete.
+            let drain = try await server.patch("/v1/pools/web/backends/b", ["admin_state": "maintenance"])
+            #expect(drain.status == 409)
+            #expect((drain.json["detail"] as? String)?.contains("min_healthy_percent") == true)
+            #expect(try await server.delete("/v1/pools/web/backends/c").status == 409)
+            #expect(try await server.get("/v1/pools/web/backends/b").json["admin_state"] as? String == "enabled")
+            // Deleting the already drained one takes no capacity away.
+            #expect(try await server.delete("/v1/pools/web/backends/a").status == 204)
+            // Forced.
+            #expect(try await server.delete("/v1/pools/web/backends/c?force=true").status == 204)
+        }
+    }
+
+    @Test("If-Match on backend writes")
+    func ifMatch() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web", backends: ["a"])
+            let current = try await server.get("/v1/pools/web/backends/a")
+            let etag = try #require(current[header: "ETag"])
+            #expect(try await server.patch("/v1/pools/web/backends/a", ["weight": 2], headers: ["If-Match": "\"999\""]).status == 412)
+            #expect(try await server.patch("/v1/pools/web/backends/a", ["weight": 2], headers: ["If-Match": etag]).status == 200)
+            #expect(try await server.delete("/v1/pools/web/backends/a", headers: ["If-Match": etag]).status == 412)
+        }
+    }
+}

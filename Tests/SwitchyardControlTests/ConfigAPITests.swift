@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@Suite("Configuration, audit, rollback and idempotency")
+struct ConfigAPITests {
+    static var document: [String: Any] { [
+        "pools": [
+            [
+                "name": "web", "algorithm": "least_connections",
+                "backends": [["name": "web-1", "address": "10.0.0.1", "port": 8080], ["name": "web-2", "address": "10.0.0.2", "port": 8080]],
+            ],
+            ["name": "db", "protocol": "tcp", "backends": [["name": "pg-1", "address": "10.0.1.1", "port": 5432]]],
+        ],
+        "listeners": [
+            ["name": "public", "port": 8080, "default_pool": "web"],
+            ["name": "postgres", "port": 6432, "protocol": "tcp", "default_pool": "db"],
+        ],
+    ] }
+
+    @Test("PUT /v1/config: dry run shows the diff, apply makes one generation, repeating changes nothing")
+    func replaceWholeConfig() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("old", backends: ["x"])
+            let before = try await server.get("/v1/config")
+            let generation = try #require(before.json["generation"] as? Int)
+
+            let dry = try await server.request(.PUT, "/v1/config?dry_run=true", json: Self.document)
+            #expect(dry.status == 200, "\(dry.text)")
+            #expect(dry.json["applied"] as? Bool == false)
+            let changes = dry.json["changes"] as? [[String: Any]] ?? []
+            let summary = changes.map { "\($0["action"]!) \($0["resource_type"]!) \($0["resource"]!)" }
+            #expect(
+                summary == [
+                    "create pool db", "create pool web", "create backend db/pg-1", "create backend web/web-1", "create backend web/web-2",
+                    "create listener postgres", "create listener public", "delete backend old/x", "delete pool old",
+                ])
+            #expect(try await server.get("/v1/config").json["generation"] as? Int == generation)
+
+            let stale = try await server.put("/v1/config", Self.document, headers: ["If-Match": "\"\(generation - 1)\""])
+            #expect(stale.status == 412)
+
+            let applied = try await server.put("/v1/config", Self.document, headers: ["If-Match": "\"\(generation)\""])
+            #expect(applied.status == 200, "\(applied.text)")
+            #expect(applied.json["applied"] as? Bool == true)
+            #expect(applied.generation == generation + 1)
+
+            let after = try await server.get("/v1/config")
+            #expect(after[header: "ETag"] == "\"\(generation + 1)\"")
+            let pools = (after.json["pools"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(pools == ["db", "web"])
+            #expect(try await server.get("/v1/pools/web/backends/web-2").status == 200)
+
+            let again = try await server.put("/v1/config", Self.document)
+            #expect(again.json["applied"] as? Bool == false)
+            #expect(again.generation == generation + 1)
+
+            // GET → PUT round-trips unchanged.
+            let roundTrip = try await server.put("/v1/config", after.json)
+            #expect(roundTrip.status == 200, "\(roundTrip.text)")
+            #expect(roundTrip.json["applied"] as? Bool == false)
+        }
+    }
+
+    @Test("PUT /v1/config reports every bad field with its place in the document")
+    func invalidDocument() async throws {
+        try await TestServer.with { server in
+            let response = try await server.put(
+                "/v1/config",
+                [
+                    "pools": [
+                        ["name": "web", "retries": 20, "backends": [["name": "a", "address": "10.0.0.1", "port": 0]]],
+                        ["name": "web"],
+                    ],
+                    "listeners": [
+                        ["name": "l1", "port": 80, "default_pool": "nope"],
+                        ["name": "l2", "port": 80, "default_pool": "web"],
+                    ],
+                ])
+            #expect(response.status == 400)
+            #expect(
+                Set(response.errorFields) == [
+                    "pools[0].retries", "pools[0].backends[0].port", "pools[1].name", "listeners[0].default_pool", "listeners[1].port",
+                ])
+            let pools = try await server.get("/v1/pools")
+            #expect((pools.json["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("every write leaves an audit row with actor, request, before and after; ?since filters")
+    func auditLog() async throws {
+        try await TestServer.with { server in
+            let created = try await server.makePool("web")
+            let generation = try #require(created.generation)
+            #expect(try await server.patch("/v1/pools/web", ["retries": 4]).status == 200)
+
+            let all = try await server.get("/v1/changes")
+            let rows = all.json["items"] as? [[String: Any]] ?? []
+            #expect(rows.count == 3)  // bootstrap token, create pool, update pool
+            let update = try #require(rows.last)
+            #expect(update["action"] as? String == "update")
+            #expect(update["resource_type"] as? String == "pool")
+            #expect(update["resource"] as? String == "web")
+            #expect(update["actor"] as? String == "admin")
+            #expect(update["request"] as? String == "PATCH /v1/pools/web")
+            #expect((update["before"] as? [String: Any])?["retries"] as? Int == 2)
+            #expect((update["after"] as? [String: Any])?["retries"] as? Int == 4)
+
+            let since = try await server.get("/v1/changes?since=\(generation)")
+            #expect((since.json["items"] as? [[String: Any]])?.count == 1)
+
+            let paged = try await server.get("/v1/changes?limit=2")
+            let cursor = try #require(paged.json["next_cursor"] as? String)
+            let next = try await server.get("/v1/changes?limit=2&cursor=\(cursor)")
+            #expect((next.json["items"] as? [[String: Any]])?.first?["action"] as? String == "update")
+        }
+    }
+
+    @Test("rollback restores the configuration of a generation as a new generation")
+    func rollback() async throws {
+        try await TestServer.with { server in
+            let first = try await server.makePool("web", backends: ["a", "b"])
+            _ = first
+            let checkpoint = try #require(try await server.get("/v1/config").json["generation"] as? Int)
+            #expect(try await server.patch("/v1/pools/web", ["retries": 7]).status == 200)
+            #expect(try await server.delete("/v1/pools/web/backends/a").status == 204)
+            try await server.makePool("api")
+            #expect(try await server.post("/v1/listeners", ["name": "l", "port": 8080, "default_pool": "api"]).status == 201)
+
+            let rolled = try await server.post("/v1/config/rollback", ["generation": checkpoint])
+            #expect(rolled.status == 200, "\(rolled.text)")
+            #expect(rolled.json["applied"] as? Bool == true)
+            let config = try await server.get("/v1/config").json
+            let pools = config["pools"] as? [[String: Any]] ?? []
+            #expect(pools.compactMap { $0["name"] as? String } == ["web"])
+            #expect(pools.first?["retries"] as? Int == 2)
+            #expect((pools.first?["backends"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["a", "b"])
+            #expect((config["listeners"] as? [Any])?.isEmpty == true)
+
+            let toEmpty = try await server.post("/v1/config/rollback", ["generation": 0])
+            #expect(toEmpty.status == 200)
+            #expect((try await server.get("/v1/config").json["pools"] as? [Any])?.isEmpty == true)
+
+            #expect(try await server.post("/v1/config/rollback", ["generation": 100_000]).status == 400)
+        }
+    }
+
+    @Test("Idempotency-Key: a retry replays the first response; another body with the key is 409")
+    func idempotency() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            let body: [String: Any] = ["name": "web-1", "address": "10.0.0.1", "port": 8080]
+            let first = try await server.post("/v1/pools/web/backends", body, headers: ["Idempotency-Key": "k-1"])
+            #expect(first.status == 201)
+            let retry = try await server.post("/v1/pools/web/backends", body, headers: ["Idempotency-Key": "k-1"])
+            #expect(retry.status == 201)
+            #expect(retry.generation == first.generation)
+            #expect(retry[header: "ETag"] == first[header: "ETag"])
+            #expect(retry.json["name"] as? String == "web-1")
+
+            var other = body
+            other["port"] = 9090
+            let reused = try await server.post("/v1/pools/web/backends", other, headers: ["Idempotency-Key": "k-1"])
+            #expect(reused.status == 409)
+
+            let rows = try await server.sql("SELECT count(*)::text FROM audit_log WHERE resource = 'web/web-1'")
+            #expect(rows == ["1"])
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchyardControl
+import SwitchyardStore
+import Testing
+
+@Suite("Probes, metrics, contract, instances, restarts and outages")
+struct SystemAPITests {
+    @Test("healthz, readyz, openapi.yaml, unknown paths")
+    func probes() async throws {
+        try await TestServer.with { server in
+            #expect(try await server.get("/healthz", token: nil).json["status"] as? String == "ok")
+            let ready = try await server.get("/readyz", token: nil)
+            #expect(ready.json["status"] as? String == "ready")
+            #expect(ready.json["store"] as? String == "reachable")
+            let contract = try await server.get("/openapi.yaml", token: nil)
+            #expect(contract.text.hasPrefix("openapi: 3.1.0"))
+            #expect(contract.text.contains("/v1/pools/{pool}/backends"))
+            let unknown = try await server.get("/v2/whatever")
+            #expect(unknown.status == 404)
+            #expect(unknown[header: "Content-Type"] == "application/problem+json")
+        }
+    }
+
+    @Test("/metrics counts API requests by operation and status, with latency and the generation")
+    func metrics() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            _ = try await server.get("/v1/pools/nope")
+            let text = try await server.get("/metrics", token: nil).text
+            #expect(text.contains("switchyard_api_requests_total{operation=\"createPool\",status=\"201\"} 1"))
+            #expect(text.contains("switchyard_api_requests_total{operation=\"getPool\",status=\"404\"} 1"))
+            #expect(text.contains("switchyard_api_request_duration_seconds_count{operation=\"createPool\"} 1"))
+            #expect(text.contains("switchyard_config_generation 2"))
+        }
+    }
+
+    @Test("the instance registers and heartbeats")
+    func instances() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            var applied = 0
+            for _ in 0..<50 {
+                let items = try await server.get("/v1/instances").json["items"] as? [[String: Any]] ?? []
+                applied = items.first?["applied_generation"] as? Int ?? 0
+                if applied >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let items = try await server.get("/v1/instances").json["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 1)
+            #expect(items.first?["name"] as? String == "test")
+            #expect(items.first?["state"] as? String == "running")
+            #expect(applied == 2)
+        }
+    }
+
+    @Test("a restart keeps everything; migrating again is a no-op")
+    func restart() async throws {
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let first = try await TestServer.start(storeConfiguration: database)
+        try await first.makePool("web", backends: ["a"])
+        #expect(try await first.post("/v1/listeners", ["name": "l", "port": 8080, "default_pool": "web"]).status == 201)
+        let token = try await first.post("/v1/tokens", ["name": "ci", "scopes": ["read"]]).json["secret"] as? String
+        let before = try await first.get("/v1/config").text
+        try await first.stop()
+
+        let second = try await TestServer.start(storeConfiguration: database)
+        let after = try await second.get("/v1/config").text
+        #expect(after == before, "before: \(before)\nafter: \(after)")
+        #expect(try await second.get("/v1/pools", token: token).status == 200)
+        let migrations = try await second.sql("SELECT count(*)::text FROM schema_migrations")
+        #expect(migrations == ["1"])
+        let tokens = try await second.sql("SELECT count(*)::text FROM tokens WHERE name = 'admin'")
+        #expect(tokens == ["1"])
+        try await second.stop()
+    }
+
+    @Test("a migration file changed after it was applied is refused")
+    func changedMigration() async throws {
+        try await TestServer.with { server in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sy-migrations-\(UUID())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let shipped = try Migrator()
+            for migration in shipped.migrations {
+                try (migration.sql + "\n-- edited\n").write(to: folder.appendingPathComponent(migration.file), atomically: true, encoding: .utf8)
+            }
+            let store = Store(configuration: server.storeConfiguration, logger: TestServer.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await store.client.run() }
+                await #expect(throws: StoreError.self) { try await Migrator(directory: folder).migrate(store) }
+                let again = try await shipped.migrate(store)
+                #expect(again.isEmpty)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("with PostgreSQL unreachable, readyz says degraded and API calls are 503 problems")
+    func storeDown() async throws {
+        // Port 1 on loopback refuses connections: a store that is down.
+        let store = Store(configuration: try StoreConfiguration(url: "postgres://u:p@127.0.0.1:1/none"), logger: TestServer.logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = ControlServer(configuration: .init(host: "127.0.0.1", port: 0), store: store, logger: TestServer.logger)
+        let application = try server.makeApplication { continuation.yield($0) }
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: store), .init(service: application)], logger: TestServer.logger))
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let client = TestServer(
+            port: port, storeConfiguration: store.configuration, group: group, finished: running)
+
+        let ready = try await client.get("/readyz", token: nil)
+        #expect(ready.status == 503)
+        #expect(ready.json["status"] as? String == "degraded")
+        #expect(try await client.get("/healthz", token: nil).status == 200)
+        let write = try await client.post("/v1/pools", ["name": "web"])
+        #expect(write.status == 503)
+        #expect(write[header: "Content-Type"] == "application/problem+json")
+        try await client.stop()
+    }
+}
