@@ -47,7 +47,7 @@ public struct ControlServer: Sendable {
     /// The Hummingbird application; `onRunning` learns the bound port (useful with port 0).
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()
-        router.add(middleware: HTTPErrorProblemMiddleware())
+        router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(store: store, metrics: metrics, openAPIDocument: OpenAPIDocument.yaml, logger: logger)
         try handler.registerHandlers(
             on: router,

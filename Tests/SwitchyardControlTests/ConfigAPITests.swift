@@ -140,7 +140,8 @@ struct ConfigAPITests {
             #expect(toEmpty.status == 200)
             #expect((try await server.get("/v1/config").json["pools"] as? [Any])?.isEmpty == true)
 
-            #expect(try await server.post("/v1/config/rollback", ["generation": 100_000]).status == 400)
+            #expect(try await server.post("/v1/config/rollback", ["generation": 100_000]).status == 409)
+            #expect(try await server.post("/v1/config/rollback", ["generation": -1]).status == 400)
         }
     }
 

@@ -44,7 +44,7 @@ struct PoolAPITests {
                 "/v1/pools",
                 [
                     "name": "Bad_Name", "retries": 11, "min_healthy_percent": 101, "drain_timeout_ms": -1,
-                    "health_check": ["timeout_ms": 5000, "interval_ms": 3000, "path": "no-slash", "expected_status": "200-99", "rise": 0],
+                    "health_check": ["timeout_ms": 5, "interval_ms": 3000, "path": "no-slash", "expected_status": "200-99", "rise": 0],
                     "passive": ["eject_ms": 1], "timeouts": ["connect_ms": 0],
                 ])
             #expect(response.status == 400)
@@ -182,7 +182,7 @@ struct PoolAPITests {
             #expect(pages == 3)
 
             #expect(try await server.get("/v1/pools?limit=0").status == 400)
-            #expect(try await server.get("/v1/pools?cursor=%21%21").status == 400)
+            #expect(try await server.get("/v1/pools?cursor=\(String(repeating: "a", count: 64))").status == 400)
         }
     }
 }

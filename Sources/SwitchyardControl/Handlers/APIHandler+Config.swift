@@ -43,8 +43,9 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
         let target = body.generation
         let current = try await store.currentGeneration()
-        if target < 0 || target > current {
-            throw APIError.invalid("generation", "must be between 0 and the current generation \(current)")
+        if target < 0 { throw APIError.invalid("generation", "must be 0 or more") }
+        if target > current {
+            throw APIError.conflictingFields([FieldError(field: "generation", message: "is after the current generation \(current)")])
         }
         let store = self.store
         let output = try await applyDocument(ifMatch: nil) { document, _ in

@@ -21,6 +21,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
         let name = body.name
         let spec = ListenerSpec(body)
+        try Self.checkListenerAlone(name: name, spec: spec)
         let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
             if try await transaction.listener(name) != nil { throw APIError.conflict("a listener named '\(name)' already exists") }
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
@@ -44,6 +45,7 @@ extension APIHandler {
             guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             let spec = requested.keepingPrivateKey(of: current.spec)
+            try Self.checkListenerAlone(name: name, spec: spec)
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
             try await transaction.apply(ConfigChange(resource: .listener(name), before: .listener(current.spec), after: .listener(spec)))
             return try await transaction.listener(name)!
@@ -62,17 +64,24 @@ extension APIHandler {
         return .noContent(.init(headers: .init(switchyardGeneration: generation)))
     }
 
-    /// Every rule of a listener, those against the stored configuration included (pools exist and match,
-    /// the socket is free), reported together.
+    /// The rules that need only the request: 400 with every bad field.
+    private static func checkListenerAlone(name: String, spec: ListenerSpec) throws {
+        var errors = FieldErrorCollector()
+        if !ResourceName.isValid(name) { errors.add("name", ResourceName.rule) }
+        spec.check(into: &errors)
+        if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
+    }
+
+    /// The rules against the stored configuration (pools exist and match, the socket is free): 409 with
+    /// every conflicting field.
     private static func checkListenerInContext(name: String, spec: ListenerSpec, transaction: WriteTransaction) async throws {
         var protocols: [String: PoolProtocol] = [:]
         for pool in spec.referencedPools {
             if let record = try await transaction.pool(pool) { protocols[pool] = record.spec.protocol }
         }
         let others = try await transaction.listeners().map { (name: $0.name, spec: $0.spec) }
-        var errors = FieldErrorCollector()
-        if !ResourceName.isValid(name) { errors.add("name", ResourceName.rule) }
-        ListenerRules.check(spec, named: name, poolProtocol: { protocols[$0] }, otherListeners: others, into: &errors)
-        if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
+        var conflicts = FieldErrorCollector()
+        ListenerRules.checkReferences(spec, named: name, poolProtocol: { protocols[$0] }, otherListeners: others, into: &conflicts)
+        if !conflicts.errors.isEmpty { throw APIError.conflictingFields(conflicts.errors) }
     }
 }

@@ -62,26 +62,17 @@ struct APIHandler: APIProtocol {
         return limit
     }
 
-    /// Cursors are opaque to clients: base64url of the last key of the previous page.
+    /// A cursor is the last key of the previous page (a name, or a change id); the next page starts after it.
     static func decodeCursor(_ cursor: String?) throws -> String? {
         guard let cursor else { return nil }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let key = String(data: data, encoding: .utf8), !key.isEmpty else {
-            throw APIError.invalid("cursor", "is not a cursor this API returned")
-        }
-        return key
-    }
-
-    static func encodeCursor(_ key: String) -> String {
-        Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        guard !cursor.isEmpty, cursor.utf8.count <= 63 else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
+        return cursor
     }
 
     /// Splits the `limit + 1` rows a query returned into a page and the next cursor.
     static func page<T>(_ rows: [T], limit: Int, key: (T) -> String) -> (items: ArraySlice<T>, next: String?) {
         guard rows.count > limit else { return (rows[...], nil) }
         let items = rows.prefix(limit)
-        return (items, items.last.map { encodeCursor(key($0)) })
+        return (items, items.last.map { key($0) })
     }
 }

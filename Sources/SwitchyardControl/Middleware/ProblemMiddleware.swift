@@ -21,6 +21,7 @@ struct ProblemMiddleware: ServerMiddleware {
         let started = ContinuousClock.now
         let result: (HTTPResponse, HTTPBody?)
         do {
+            try Self.checkHeaderLimits(request)
             result = try await next(request, body, metadata)
         } catch {
             let problem = problem(for: error, operationID: operationID)
@@ -82,6 +83,18 @@ struct ProblemMiddleware: ServerMiddleware {
             logger.error("unexpected error", metadata: ["operation": "\(operationID)", "error": "\(String(reflecting: underlying))"])
             return Problem(status: 500, slug: "internal", title: "Internal error", detail: "an unexpected error was logged")
         }
+    }
+
+    /// The lengths openapi.yaml gives `If-Match` and `Idempotency-Key` (the generated code does not check them).
+    static func checkHeaderLimits(_ request: HTTPRequest) throws {
+        var errors: [FieldError] = []
+        if let ifMatch = request.headerFields[.ifMatch], ifMatch.count > 100 {
+            errors.append(FieldError(field: "If-Match", message: "must be at most 100 characters"))
+        }
+        if let key = request.headerFields[HTTPField.Name("Idempotency-Key")!], key.isEmpty || key.count > 200 {
+            errors.append(FieldError(field: "Idempotency-Key", message: "must be 1 to 200 characters"))
+        }
+        if !errors.isEmpty { throw APIError.validation(errors) }
     }
 
     /// Whether the generated code refused the request itself (before a handler ran).

@@ -9,6 +9,8 @@ public enum APIError: Error, Sendable {
     case forbidden(String)
     case notFound(String)
     case conflict(String)
+    /// The request is well-formed but its fields conflict with the stored configuration.
+    case conflictingFields([FieldError])
     case preconditionFailed(String)
     case unsupportedMediaType(String)
     case unavailable(String)

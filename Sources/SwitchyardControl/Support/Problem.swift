@@ -42,6 +42,10 @@ struct Problem: Encodable, Sendable {
             self.init(status: 404, slug: "not-found", title: "Not found", detail: detail)
         case .conflict(let detail):
             self.init(status: 409, slug: "conflict", title: "Conflict", detail: detail)
+        case .conflictingFields(let errors):
+            self.init(
+                status: 409, slug: "conflict", title: "Conflict with the stored configuration",
+                detail: errors.map(\.description).joined(separator: "; "), errors: errors)
         case .preconditionFailed(let detail):
             self.init(status: 412, slug: "precondition-failed", title: "Precondition failed", detail: detail)
         case .unsupportedMediaType(let detail):

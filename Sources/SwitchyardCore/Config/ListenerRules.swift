@@ -9,6 +9,17 @@ public enum ListenerRules {
         into errors: inout FieldErrorCollector
     ) {
         listener.check(into: &errors)
+        checkReferences(listener, named: name, poolProtocol: poolProtocol, otherListeners: otherListeners, into: &errors)
+    }
+
+    /// Only the rules against the rest of the configuration (pools and other listeners).
+    public static func checkReferences(
+        _ listener: ListenerSpec,
+        named name: String,
+        poolProtocol: (String) -> PoolProtocol?,
+        otherListeners: [(name: String, spec: ListenerSpec)],
+        into errors: inout FieldErrorCollector
+    ) {
         var fields: [(field: String, pool: String)] = []
         if let pool = listener.defaultPool { fields.append(("default_pool", pool)) }
         for (index, route) in listener.routes.enumerated() { fields.append(("routes[\(index)].pool", route.pool)) }

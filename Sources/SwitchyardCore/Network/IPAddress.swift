@@ -11,6 +11,7 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(_ text: String) {
+        guard TextPattern.matches(text, TextPattern.ipAddress) else { return nil }
         // inet_pton accepts exactly the textual forms operators type and rejects the rest.
         if text.contains(".") && !text.contains(":") {
             var v4 = in_addr()

@@ -4,6 +4,7 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     public let prefixLength: Int
 
     public init?(_ text: String) {
+        guard TextPattern.matches(text, TextPattern.cidr) else { return nil }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
         let maxLength = address.isIPv4 ? 32 : 128

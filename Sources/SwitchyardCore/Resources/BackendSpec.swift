@@ -16,7 +16,7 @@ public struct BackendSpec: Codable, Equatable, Sendable {
 
     /// Adds every rule this backend breaks to `errors`.
     public func check(into errors: inout FieldErrorCollector) {
-        if IPAddress(address) == nil && !HostName.isValid(address) {
+        if address.utf8.count > 253 || !TextPattern.matches(address, TextPattern.address) {
             errors.add("address", "must be an IPv4 or IPv6 address or a DNS host name")
         }
         errors.check("port", port, in: 1...65535)

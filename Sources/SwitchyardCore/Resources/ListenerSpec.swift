@@ -99,11 +99,8 @@ public struct RouteSpec: Codable, Equatable, Sendable {
         if let host, !HostName.isValid(host, allowWildcard: true) {
             errors.add("\(field).host", "must be a host name such as example.com or *.example.com")
         }
-        if let pathPrefix,
-            !pathPrefix.hasPrefix("/") || pathPrefix.utf8.count > 1024
-                || pathPrefix.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
-        {
-            errors.add("\(field).path_prefix", "must start with '/' and hold no spaces or control characters")
+        if let pathPrefix, pathPrefix.utf8.count > 1024 || !TextPattern.matches(pathPrefix, TextPattern.path) {
+            errors.add("\(field).path_prefix", "must start with '/' and hold only printable ASCII (percent-encode the rest)")
         }
         if !ResourceName.isValid(pool) { errors.add("\(field).pool", ResourceName.rule) }
     }
@@ -119,11 +116,11 @@ public struct TLSSpec: Codable, Equatable, Sendable {
     }
 
     func check(into errors: inout FieldErrorCollector) {
-        if !certificatePem.contains("-----BEGIN CERTIFICATE-----") || !certificatePem.contains("-----END CERTIFICATE-----") {
+        if !TextPattern.matches(certificatePem, "-----BEGIN CERTIFICATE-----[\\s\\S]*-----END CERTIFICATE-----") {
             errors.add("tls.certificate_pem", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
         }
         if let key = privateKeyPem {
-            if !(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----")) {
+            if !TextPattern.matches(key, "-----BEGIN [A-Z ]*PRIVATE KEY-----") {
                 errors.add("tls.private_key_pem", "must be a PEM private key (-----BEGIN PRIVATE KEY-----)")
             }
         } else {

@@ -3,34 +3,15 @@ public struct StatusCodeSet: Equatable, Sendable {
     public let ranges: [ClosedRange<Int>]
 
     public init?(_ text: String) {
-        var ranges: [ClosedRange<Int>] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(bounds.count) else { return nil }
-            let numbers = bounds.compactMap { bound -> Int? in
-                let trimmed = bound.trimmingSpaces
-                guard trimmed.count == 3, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-                return Int(trimmed)
-            }
-            guard numbers.count == bounds.count, let low = numbers.first, let high = numbers.last,
-                low <= high, (100...599).contains(low), (100...599).contains(high)
-            else { return nil }
-            ranges.append(low...high)
+        guard TextPattern.matches(text, TextPattern.statusCodes) else { return nil }
+        ranges = text.split(separator: ",").map { part in
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            // "399-200" means the same codes as "200-399".
+            return bounds.min()!...bounds.max()!
         }
-        guard !ranges.isEmpty else { return nil }
-        self.ranges = ranges
     }
 
     public func contains(_ status: Int) -> Bool {
         ranges.contains { $0.contains(status) }
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var result = self
-        while result.first == " " { result.removeFirst() }
-        while result.last == " " { result.removeLast() }
-        return result
     }
 }
