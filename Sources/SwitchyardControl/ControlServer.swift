@@ -52,7 +52,7 @@ public struct ControlServer: Sendable {
         try handler.registerHandlers(
             on: router,
             configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store)])
+            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store), NullRejectingMiddleware()])
         let logger = self.logger
         return Application(
             router: router,

@@ -104,7 +104,7 @@ struct ListenerAPITests {
 
             let replaced = try await server.put(
                 "/v1/listeners/secure",
-                ["name": "secure", "port": 9443, "protocol": "https", "default_pool": "web", "tls": ["certificate_pem": testCertificate]])
+                ["port": 9443, "protocol": "https", "default_pool": "web", "tls": ["certificate_pem": testCertificate]])
             #expect(replaced.status == 200, "\(replaced.text)")
             let stored = try await server.sql("SELECT settings->'tls'->>'private_key_pem' FROM listeners WHERE name = 'secure'")
             #expect(stored.first??.contains("PRIVATE KEY") == true)
@@ -112,7 +112,7 @@ struct ListenerAPITests {
             let newCertNoKey = try await server.put(
                 "/v1/listeners/secure",
                 [
-                    "name": "secure", "port": 9443, "protocol": "https", "default_pool": "web",
+                    "port": 9443, "protocol": "https", "default_pool": "web",
                     "tls": ["certificate_pem": testCertificate.replacingOccurrences(of: "EXAMPLE", with: "OTHER")],
                 ])
             #expect(newCertNoKey.status == 400)

@@ -78,8 +78,9 @@ extension APIHandler {
             guard let current = siblings.first(where: { $0.name == name }) else {
                 throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
             }
-            try Self.checkIfMatch(ifMatch, version: current.version)
+            // Bad input is answered before a stale If-Match.
             let updated = try change(current.spec)
+            try Self.checkIfMatch(ifMatch, version: current.version)
             if !force {
                 let after = siblings.compactMap { $0.name == name ? updated : $0.spec }
                 if let reason = HealthyGuardrail.violation(

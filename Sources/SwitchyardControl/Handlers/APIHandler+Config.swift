@@ -32,8 +32,9 @@ extension APIHandler {
 
         if input.query.dryRun ?? false {
             let (current, generation) = try await store.document()
+            let target = try build(current)
             try Self.checkIfMatch(ifMatch, version: generation)
-            let changes = ConfigDiff.changes(from: current, to: try build(current))
+            let changes = ConfigDiff.changes(from: current, to: target)
             return Self.diffResponse(applied: false, generation: generation, changes: changes)
         }
         return try await applyDocument(ifMatch: ifMatch) { current, _ in try build(current) }
@@ -68,9 +69,10 @@ extension APIHandler {
         do {
             let (changes, generation) = try await store.write(context.writeContext) { transaction in
                 let previous = transaction.generation - 1
-                try Self.checkIfMatch(ifMatch, version: previous)
                 let current = try await transaction.document()
-                let changes = ConfigDiff.changes(from: current, to: try await target(current, previous))
+                let wanted = try await target(current, previous)
+                try Self.checkIfMatch(ifMatch, version: previous)
+                let changes = ConfigDiff.changes(from: current, to: wanted)
                 if changes.isEmpty { throw NothingToChange() }
                 for change in changes { try await transaction.apply(change) }
                 return changes
@@ -91,8 +93,10 @@ extension APIHandler {
 
     func listChanges(_ input: Operations.ListChanges.Input) async throws -> Operations.ListChanges.Output {
         let limit = try Self.pageLimit(input.query.limit)
-        let cursor = try Self.decodeCursor(input.query.cursor).map { text -> Int64 in
-            guard let id = Int64(text) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
+        let cursor = try input.query.cursor.map { text -> Int64 in
+            guard text.count <= 18, text.allSatisfy(\.isASCII), let id = Int64(text), id >= 0 else {
+                throw APIError.invalid("cursor", "is not a cursor this API returned")
+            }
             return id
         }
         let since = input.query.since ?? 0

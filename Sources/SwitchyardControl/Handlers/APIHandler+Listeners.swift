@@ -38,14 +38,13 @@ extension APIHandler {
     func replaceListener(_ input: Operations.ReplaceListener.Input) async throws -> Operations.ReplaceListener.Output {
         guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
         let name = input.path.listener
-        if body.name != name { throw APIError.invalid("name", "must equal the listener named in the path ('\(name)')") }
         let requested = ListenerSpec(body)
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
             guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
-            try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             let spec = requested.keepingPrivateKey(of: current.spec)
             try Self.checkListenerAlone(name: name, spec: spec)
+            try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
             try await transaction.apply(ConfigChange(resource: .listener(name), before: .listener(current.spec), after: .listener(spec)))
             return try await transaction.listener(name)!

@@ -40,7 +40,6 @@ extension APIHandler {
     func replacePool(_ input: Operations.ReplacePool.Input) async throws -> Operations.ReplacePool.Output {
         guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
         let name = input.path.pool
-        if body.name != name { throw APIError.invalid("name", "must equal the pool named in the path ('\(name)')") }
         let spec: PoolSpec
         do { spec = try PoolDraft(body).resolved() } catch { throw APIError.rejected(error) }
         let (record, generation) = try await changePool(name, ifMatch: input.headers.ifMatch) { _ in spec }
@@ -64,8 +63,9 @@ extension APIHandler {
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
             guard let current = try await transaction.pool(name) else { throw APIError.notFound("no pool named '\(name)'") }
-            try Self.checkIfMatch(ifMatch, version: current.version)
+            // Bad input is answered before a stale If-Match.
             let spec = try change(current.spec)
+            try Self.checkIfMatch(ifMatch, version: current.version)
             if spec.protocol != current.spec.protocol {
                 let users = try await transaction.listenerNames(using: name)
                 if !users.isEmpty {

@@ -65,7 +65,7 @@ struct APIHandler: APIProtocol {
     /// A cursor is the last key of the previous page (a name, or a change id); the next page starts after it.
     static func decodeCursor(_ cursor: String?) throws -> String? {
         guard let cursor else { return nil }
-        guard !cursor.isEmpty, cursor.utf8.count <= 63 else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
+        guard ResourceName.isValid(cursor) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
         return cursor
     }
 

@@ -25,7 +25,7 @@ extension PoolDraft {
             minHealthyPercent: input.minHealthyPercent)
     }
 
-    init(_ input: Schemas.PoolPatch) {
+    init(_ input: Schemas.PoolSettings) {
         self.init(
             protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
             algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
@@ -90,6 +90,19 @@ extension BackendDraft {
 extension ListenerSpec {
     /// The listener a request describes, with defaults filled in (checked later by `ListenerRules`).
     init(_ input: Schemas.ListenerInput) {
+        self.init(
+            bind: input.bind ?? "0.0.0.0",
+            port: input.port,
+            protocol: input._protocol.map { ListenerProtocol(rawValue: $0.rawValue)! } ?? .http,
+            defaultPool: input.defaultPool,
+            routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
+            tls: input.tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) },
+            allow: input.allow ?? [],
+            deny: input.deny ?? [])
+    }
+
+    /// The listener a PUT describes (the path names it).
+    init(_ input: Schemas.ListenerSettings) {
         self.init(
             bind: input.bind ?? "0.0.0.0",
             port: input.port,
