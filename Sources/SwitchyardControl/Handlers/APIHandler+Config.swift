@@ -20,6 +20,7 @@ extension APIHandler {
                 backends: (pool.backends ?? []).map { .init(name: $0.name, draft: BackendDraft($0)) })
         }
         let requestedListeners = (body.listeners ?? []).map { (name: $0.name, spec: ListenerSpec($0)) }
+        if let generation = body.generation, generation < 0 { throw APIError.invalid("generation", "must be 0 or more") }
         let ifMatch = input.headers.ifMatch ?? body.generation.map { Self.etag($0) }
         let build: @Sendable (ConfigDocument) throws -> ConfigDocument = { current in
             let listeners = requestedListeners.map { ($0.name, $0.spec.keepingPrivateKey(of: current.listeners[$0.name])) }

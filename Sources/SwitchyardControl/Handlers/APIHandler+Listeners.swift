@@ -78,7 +78,7 @@ extension APIHandler {
         for pool in spec.referencedPools {
             if let record = try await transaction.pool(pool) { protocols[pool] = record.spec.protocol }
         }
-        let others = try await transaction.listeners().map { (name: $0.name, spec: $0.spec) }
+        let others = try await transaction.listeners().filter { $0.spec.port == spec.port }.map { (name: $0.name, spec: $0.spec) }
         var conflicts = FieldErrorCollector()
         ListenerRules.checkReferences(spec, named: name, poolProtocol: { protocols[$0] }, otherListeners: others, into: &conflicts)
         if !conflicts.errors.isEmpty { throw APIError.conflictingFields(conflicts.errors) }

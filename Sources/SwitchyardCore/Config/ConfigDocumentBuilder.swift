@@ -28,11 +28,14 @@ public struct ConfigDocumentBuilder: Sendable {
     public func build(pools: [PoolItem], listeners: [(name: String, spec: ListenerSpec)]) throws(ValidationFailure) -> ConfigDocument {
         var errors = FieldErrorCollector()
         var document = ConfigDocument()
+        if pools.count > 10_000 { errors.add("pools", "at most 10000 pools") }
+        if listeners.count > 1000 { errors.add("listeners", "at most 1000 listeners") }
 
         for (index, item) in pools.enumerated() {
             let prefix = "pools[\(index)]."
             if !ResourceName.isValid(item.name) { errors.add(prefix + "name", ResourceName.rule) }
             if document.pools[item.name] != nil { errors.add(prefix + "name", "pool '\(item.name)' appears twice") }
+            if item.backends.count > 100_000 { errors.add(prefix + "backends", "at most 100000 backends") }
             var entry = PoolEntry(spec: .defaults)
             do {
                 entry.spec = try item.draft.resolved(fieldPrefix: prefix)
@@ -54,7 +57,8 @@ public struct ConfigDocumentBuilder: Sendable {
             if document.pools[item.name] == nil { document.pools[item.name] = entry }
         }
 
-        var checked: [(name: String, spec: ListenerSpec)] = []
+        // Only listeners on the same port can share a socket: index them by port to stay linear.
+        var checkedByPort: [Int: [(name: String, spec: ListenerSpec)]] = [:]
         for (index, listener) in listeners.enumerated() {
             var listenerErrors = FieldErrorCollector(prefix: "listeners[\(index)].")
             if !ResourceName.isValid(listener.name) { listenerErrors.add("name", ResourceName.rule) }
@@ -63,9 +67,9 @@ public struct ConfigDocumentBuilder: Sendable {
             }
             ListenerRules.check(
                 listener.spec, named: listener.name, poolProtocol: { document.pools[$0]?.spec.protocol },
-                otherListeners: checked, into: &listenerErrors)
+                otherListeners: checkedByPort[listener.spec.port] ?? [], into: &listenerErrors)
             errors.append(contentsOf: listenerErrors.errors)
-            checked.append(listener)
+            checkedByPort[listener.spec.port, default: []].append(listener)
             if document.listeners[listener.name] == nil { document.listeners[listener.name] = listener.spec }
         }
 

@@ -47,6 +47,9 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
                 errors.add("default_pool", "is required when there are no routes")
             }
         }
+        if routes.count > 1000 { errors.add("routes", "at most 1000 routes") }
+        if allow.count > 10_000 { errors.add("allow", "at most 10000 networks") }
+        if deny.count > 10_000 { errors.add("deny", "at most 10000 networks") }
         for (index, route) in routes.enumerated() {
             route.check(into: &errors, field: "routes[\(index)]")
         }
@@ -116,6 +119,8 @@ public struct TLSSpec: Codable, Equatable, Sendable {
     }
 
     func check(into errors: inout FieldErrorCollector) {
+        if certificatePem.utf8.count > 65536 { errors.add("tls.certificate_pem", "at most 65536 bytes") }
+        if let key = privateKeyPem, key.utf8.count > 65536 { errors.add("tls.private_key_pem", "at most 65536 bytes") }
         if !TextPattern.matches(certificatePem, "-----BEGIN CERTIFICATE-----[\\s\\S]*-----END CERTIFICATE-----") {
             errors.add("tls.certificate_pem", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
         }
