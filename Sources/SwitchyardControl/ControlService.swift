@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import SwitchyardCore
 import SwitchyardStore
 
 /// The control plane as one `Service`: migrates the store, creates the bootstrap admin token when there is
@@ -15,11 +16,15 @@ public struct ControlService: Service {
         /// Where a generated bootstrap token is written (mode 0600).
         public var adminTokenFile: String?
         public var heartbeatInterval: Duration
+        /// How often the configuration is re-read when no NOTIFY arrives (a fallback).
+        public var pollInterval: Duration
 
         public init(
             api: ControlServer.Configuration = .init(), instanceName: String = ProcessInfo.processInfo.hostName,
-            adminToken: String? = nil, adminTokenFile: String? = nil, heartbeatInterval: Duration = .seconds(5)
+            adminToken: String? = nil, adminTokenFile: String? = nil, heartbeatInterval: Duration = .seconds(5),
+            pollInterval: Duration = .seconds(5)
         ) {
+            self.pollInterval = pollInterval
             self.api = api
             self.instanceName = instanceName
             self.adminToken = adminToken
@@ -31,14 +36,17 @@ public struct ControlService: Service {
     let configuration: Configuration
     let store: Store
     let metrics: APIMetrics
+    /// The snapshot in force, kept current by the change feed (the data plane reads it).
+    public let snapshot: RuntimeConfigBox
     let logger: Logger
     let onRunning: @Sendable (Int) async -> Void
 
     public init(
-        configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), logger: Logger,
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), snapshot: RuntimeConfigBox = RuntimeConfigBox(),
+        logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.snapshot = snapshot
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -50,11 +58,18 @@ public struct ControlService: Service {
         try await bootstrapAdminToken()
         let server = ControlServer(configuration: configuration.api, store: store, metrics: metrics, logger: logger)
         let application = try server.makeApplication(onRunning: onRunning)
+        let instanceID = UUID()
         let heartbeat = InstanceHeartbeat(
-            store: store, name: configuration.instanceName, metrics: metrics, interval: configuration.heartbeatInterval, logger: logger)
+            id: instanceID, store: store, name: configuration.instanceName, metrics: metrics, snapshot: snapshot,
+            interval: configuration.heartbeatInterval, logger: logger)
+        let applier = SnapshotApplier(box: snapshot, store: store, instanceID: instanceID, metrics: metrics, logger: logger)
+        let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { document, generation in
+            await applier.apply(document, generation: generation)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.run() }
             group.addTask { try await heartbeat.run() }
+            group.addTask { try await feed.run() }
             try await group.next()
             group.cancelAll()
         }
@@ -89,10 +104,13 @@ public struct ControlService: Service {
         if let path = configuration.adminTokenFile {
             let url = URL(fileURLWithPath: path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
             location = path
         }
         // Printed once, on purpose: this is the only time the secret exists outside the file.
-        print("switchyard: created admin token \(secret) (also written to \(location))")
+        FileHandle.standardOutput.write(Data("switchyard: created admin token \(secret) (also written to \(location))\n".utf8))
     }
 }

@@ -1,21 +1,28 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SwitchyardCore
 import SwitchyardStore
 
-/// Registers this process in `instances`, heartbeats every `interval`, and marks it stopped on shutdown.
-/// Store outages are logged and waited out (fail static), never fatal.
+/// Registers this process in `instances`, heartbeats every `interval` with the generation of the snapshot
+/// it serves, and marks it stopped on shutdown. Store outages are logged and waited out (fail static).
 public struct InstanceHeartbeat: Service {
-    public let id = UUID()
+    public let id: UUID
     let store: Store
     let name: String
     let metrics: APIMetrics
+    let snapshot: RuntimeConfigBox
     let interval: Duration
     let logger: Logger
 
     public static let version = "0.1.0"
 
-    public init(store: Store, name: String, metrics: APIMetrics, interval: Duration = .seconds(5), logger: Logger) {
+    public init(
+        id: UUID, store: Store, name: String, metrics: APIMetrics, snapshot: RuntimeConfigBox, interval: Duration = .seconds(5),
+        logger: Logger
+    ) {
+        self.id = id
+        self.snapshot = snapshot
         self.store = store
         self.name = name
         self.metrics = metrics
@@ -33,9 +40,8 @@ public struct InstanceHeartbeat: Service {
                     try await store.registerInstance(id: id, name: name, host: host, version: Self.version)
                     registered = true
                 }
-                let generation = try await store.currentGeneration()
-                metrics.setGeneration(generation)
-                try await store.heartbeat(instance: id, appliedGeneration: generation)
+                metrics.setGeneration(try await store.currentGeneration())
+                try await store.heartbeat(instance: id, appliedGeneration: snapshot.generation)
                 // Idempotency keys live a day; sweep about every ten minutes.
                 if beats % 120 == 0 { try await store.purgeIdempotencyKeys() }
                 beats += 1

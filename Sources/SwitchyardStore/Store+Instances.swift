@@ -49,3 +49,14 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Records at once that this instance applied `generation` (between heartbeats).
+    public func reportApplied(instance id: UUID, generation: Int64) async throws {
+        try await withConnection { connection in
+            try await connection.query(
+                "UPDATE instances SET applied_generation = GREATEST(applied_generation, \(generation)) WHERE id = \(id)",
+                logger: self.logger)
+        }
+    }
+}

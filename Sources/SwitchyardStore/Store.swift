@@ -103,13 +103,15 @@ public final class Store: Service, Sendable {
     ) async throws -> (value: T, generation: Int64) {
         try await withTransaction { connection in
             var generation: Int64 = 0
+            // Bump and NOTIFY in one round trip: the notification is delivered only if this commits.
             let rows = try await connection.query(
-                "UPDATE config_state SET generation = generation + 1 RETURNING generation", logger: self.logger)
-            for try await value in rows.decode(Int64.self) { generation = value }
+                """
+                WITH bumped AS (UPDATE config_state SET generation = generation + 1 RETURNING generation)
+                SELECT generation, pg_notify(\(Store.changeChannel), generation::text)::text FROM bumped
+                """, logger: self.logger)
+            for try await (value, _) in rows.decode((Int64, String).self) { generation = value }
             let transaction = WriteTransaction(connection: connection, generation: generation, context: context, logger: self.logger)
             let value = try await body(transaction)
-            let payload = String(generation)
-            try await connection.query("SELECT pg_notify(\(Store.changeChannel), \(payload))", logger: self.logger)
             return (value, generation)
         }
     }

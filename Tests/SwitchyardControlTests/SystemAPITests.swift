@@ -127,3 +127,64 @@ struct SystemAPITests {
         try await client.stop()
     }
 }
+
+@Suite("Store outages")
+struct StoreOutageTests {
+    @Test("PostgreSQL goes away: readyz degrades, writes are 503, the process stays; it comes back: all recovers")
+    func recovery() async throws {
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let forwarder = TCPForwarder(to: database.host, port: database.port)
+        try await forwarder.start()
+        var viaForwarder = database
+        viaForwarder.host = "127.0.0.1"
+        viaForwarder.port = forwarder.port
+        viaForwarder.connectionWaitTimeout = .seconds(1)
+        let server = try await TestServer.start(storeConfiguration: viaForwarder)
+
+        try await server.makePool("web")
+        #expect(try await server.get("/readyz", token: nil).status == 200)
+
+        try await forwarder.cut()
+        #expect(try await server.get("/readyz", token: nil).status == 503)
+        let write = try await server.post("/v1/pools", ["name": "api"])
+        #expect(write.status == 503)
+        #expect(try await server.get("/healthz", token: nil).status == 200)
+
+        try await forwarder.start()
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = try await server.get("/readyz", token: nil).status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready)
+        #expect(try await server.post("/v1/pools", ["name": "api"]).status == 201)
+        #expect(try await server.get("/v1/pools/web").status == 200)
+        try await server.stop()
+        try await forwarder.cut()
+    }
+}
+
+@Suite("Configuration feed")
+struct ConfigFeedTests {
+    @Test("every write reaches the instance's snapshot through NOTIFY, well before the 5 s poll")
+    func appliedQuickly() async throws {
+        try await TestServer.with { server in
+            for index in 0..<3 {
+                let created = try await server.makePool("pool-\(index)")
+                let generation = try #require(created.generation)
+                let started = ContinuousClock.now
+                var applied = 0
+                while applied < generation, ContinuousClock.now - started < .seconds(3) {
+                    let items = try await server.get("/v1/instances").json["items"] as? [[String: Any]] ?? []
+                    applied = items.first?["applied_generation"] as? Int ?? 0
+                    if applied < generation { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(applied == generation)
+                #expect(ContinuousClock.now - started < .seconds(2))
+            }
+            let metrics = try await server.get("/metrics", token: nil).text
+            #expect(metrics.contains("switchyard_config_generation_applied 4"))
+        }
+    }
+}

@@ -4,9 +4,9 @@
 local token = os.getenv("SY_TOKEN")
 local pool = os.getenv("SY_POOL") or "bench"
 local counter = 0
-local thread_id = 0
 local ids = 0
 
+-- Runs in the main Lua state; `thread_id` becomes a global of each thread's own state.
 function setup(thread)
     ids = ids + 1
     thread:set("thread_id", ids)

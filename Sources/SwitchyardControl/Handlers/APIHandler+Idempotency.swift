@@ -27,7 +27,7 @@ extension APIHandler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let requestBytes = context.request.utf8 + [0] + ((try? encoder.encode(request)) ?? Data())
-        let requestHash = SHA256.hash(data: Data(requestBytes)).map { String(format: "%02x", $0) }.joined()
+        let requestHash = TokenSecret.hex(SHA256.hash(data: Data(requestBytes)))
 
         if let replay = try await replay(Body.self, key: key, actor: context.actor, requestHash: requestHash) { return replay }
         do {

@@ -13,6 +13,7 @@ public final class APIMetrics: Sendable {
     private struct State {
         var operations: [String: OperationStats] = [:]
         var generation: Int64 = 0
+        var appliedGeneration: Int64 = 0
     }
 
     /// Latency bucket bounds in seconds.
@@ -36,6 +37,10 @@ public final class APIMetrics: Sendable {
 
     public func setGeneration(_ generation: Int64) {
         state.withLock { $0.generation = max($0.generation, generation) }
+    }
+
+    public func setApplied(_ generation: Int64) {
+        state.withLock { $0.appliedGeneration = generation }
     }
 
     public func render() -> String {
@@ -62,6 +67,9 @@ public final class APIMetrics: Sendable {
         lines.append("# HELP switchyard_config_generation The newest configuration generation this instance has seen.")
         lines.append("# TYPE switchyard_config_generation gauge")
         lines.append("switchyard_config_generation \(snapshot.generation)")
+        lines.append("# HELP switchyard_config_generation_applied The generation of the configuration snapshot this instance serves.")
+        lines.append("# TYPE switchyard_config_generation_applied gauge")
+        lines.append("switchyard_config_generation_applied \(snapshot.appliedGeneration)")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,34 @@
+import Foundation
+import Logging
+import SwitchyardCore
+import SwitchyardStore
+
+/// Turns each configuration generation the change feed delivers into a `RuntimeConfig`, swaps it in,
+/// and reports the applied generation at once (so `GET /v1/instances` shows it within milliseconds).
+/// A snapshot that fails to build is refused and the previous one keeps serving.
+struct SnapshotApplier: Sendable {
+    let box: RuntimeConfigBox
+    let store: Store
+    let instanceID: UUID
+    let metrics: APIMetrics
+    let logger: Logger
+
+    func apply(_ document: ConfigDocument, generation: Int64) async {
+        do {
+            let config = try RuntimeConfig(document: document, generation: generation)
+            box.swap(config)
+            metrics.setApplied(generation)
+            logger.debug("applied configuration", metadata: ["generation": "\(generation)"])
+        } catch {
+            logger.error(
+                "refused configuration; serving the previous one",
+                metadata: ["generation": "\(generation)", "errors": "\(error.errors.map(\.description))"])
+            return
+        }
+        do {
+            try await store.reportApplied(instance: instanceID, generation: generation)
+        } catch {
+            logger.warning("could not report the applied generation", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// The immutable snapshot the data plane serves from: the stored configuration of one generation,
+/// checked again and indexed for the request path (parsed networks, resolved routes). Building it is
+/// pure; swapping it in is the data plane's business.
+public struct RuntimeConfig: Sendable {
+    public let generation: Int64
+    /// Listeners by name.
+    public let listeners: [String: RuntimeListener]
+    /// Pools by name.
+    public let pools: [String: RuntimePool]
+
+    public static let empty = RuntimeConfig(generation: 0, listeners: [:], pools: [:])
+
+    private init(generation: Int64, listeners: [String: RuntimeListener], pools: [String: RuntimePool]) {
+        self.generation = generation
+        self.listeners = listeners
+        self.pools = pools
+    }
+
+    /// Builds the snapshot, refusing a document that breaks any rule (the store should never hold one,
+    /// but the data plane never serves on trust).
+    public init(document: ConfigDocument, generation: Int64) throws(ValidationFailure) {
+        var errors = FieldErrorCollector()
+        var pools: [String: RuntimePool] = [:]
+        for (name, entry) in document.pools {
+            var poolErrors = FieldErrorCollector(prefix: "pools[\(name)].")
+            entry.spec.check(into: &poolErrors)
+            for (backendName, backend) in entry.backends {
+                var backendErrors = FieldErrorCollector(prefix: "pools[\(name)].backends[\(backendName)].")
+                backend.check(into: &backendErrors)
+                poolErrors.append(contentsOf: backendErrors.errors)
+            }
+            errors.append(contentsOf: poolErrors.errors)
+            let backends = entry.backends.keys.sorted().map { RuntimeBackend(pool: name, name: $0, spec: entry.backends[$0]!) }
+            pools[name] = RuntimePool(name: name, spec: entry.spec, backends: backends)
+        }
+        var listeners: [String: RuntimeListener] = [:]
+        var byPort: [Int: [(name: String, spec: ListenerSpec)]] = [:]
+        for name in document.listeners.keys.sorted() {
+            let spec = document.listeners[name]!
+            var listenerErrors = FieldErrorCollector(prefix: "listeners[\(name)].")
+            ListenerRules.check(
+                spec, named: name, poolProtocol: { pools[$0]?.spec.protocol }, otherListeners: byPort[spec.port] ?? [],
+                into: &listenerErrors)
+            errors.append(contentsOf: listenerErrors.errors)
+            byPort[spec.port, default: []].append((name, spec))
+            if listenerErrors.errors.isEmpty, let listener = RuntimeListener(name: name, spec: spec) {
+                listeners[name] = listener
+            }
+        }
+        try errors.throwIfAny()
+        self.init(generation: generation, listeners: listeners, pools: pools)
+    }
+}
+
+public struct RuntimePool: Sendable {
+    public let name: String
+    public let spec: PoolSpec
+    /// Backends ordered by name; their index is their identity within this snapshot.
+    public let backends: [RuntimeBackend]
+}
+
+public struct RuntimeBackend: Sendable {
+    public let pool: String
+    public let name: String
+    public let spec: BackendSpec
+    /// "pool/backend": the stable identity hash balancing uses.
+    public var key: String { "\(pool)/\(name)" }
+}

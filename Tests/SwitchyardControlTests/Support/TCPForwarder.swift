@@ -1,0 +1,112 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A loopback TCP forwarder that a test can cut (closing its socket and every connection) and
+/// restore on the same port: PostgreSQL going away and coming back, without touching PostgreSQL.
+final class TCPForwarder: Sendable {
+    let target: (host: String, port: Int)
+    private let group = MultiThreadedEventLoopGroup.singleton
+    private let state = NIOLockedValueBox<(listener: (any Channel)?, connections: [any Channel], port: Int)>((nil, [], 0))
+
+    var port: Int { state.withLockedValue { $0.port } }
+
+    init(to host: String, port: Int) {
+        self.target = (host, port)
+    }
+
+    /// Starts listening (on `port`, or a free one the first time).
+    func start() async throws {
+        let port = state.withLockedValue { $0.port }
+        let target = self.target
+        let group = self.group
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { inbound in
+                inbound.setOption(.autoRead, value: false).flatMap {
+                    // The glue needs both channels on one event loop.
+                    ClientBootstrap(group: inbound.eventLoop).connect(host: target.host, port: target.port)
+                }.flatMap { outbound in
+                    self.state.withLockedValue { $0.connections += [inbound, outbound] }
+                    let (left, right) = GlueHandler.pair()
+                    return inbound.pipeline.addHandler(left).flatMap { outbound.pipeline.addHandler(right) }.flatMap {
+                        inbound.setOption(.autoRead, value: true)
+                    }
+                }
+            }
+            .bind(host: "127.0.0.1", port: port).get()
+        state.withLockedValue {
+            $0.listener = listener
+            $0.port = listener.localAddress?.port ?? port
+        }
+    }
+
+    /// Stops listening and drops every forwarded connection.
+    func cut() async throws {
+        let (listener, connections) = state.withLockedValue { state in
+            defer {
+                state.listener = nil
+                state.connections = []
+            }
+            return (state.listener, state.connections)
+        }
+        try await listener?.close()
+        for connection in connections { try? await connection.close() }
+    }
+}
+
+/// Copies bytes between two channels, each direction with backpressure (swift-nio-examples' pattern).
+private final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = NIOAny
+
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+
+    static func pair() -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler()
+        let second = GlueHandler()
+        first.partner = second
+        second.partner = first
+        return (first, second)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.write(data) }
+
+    func channelReadComplete(context: ChannelHandlerContext) { partner?.flush() }
+
+    func channelInactive(context: ChannelHandlerContext) { partner?.close() }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { partner?.resumeReading() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if partner?.isWritable ?? false {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+
+    private var isWritable: Bool { context?.channel.isWritable ?? false }
+    private func write(_ data: NIOAny) { context?.write(data, promise: nil) }
+    private func flush() { context?.flush() }
+    private func close() { context?.close(promise: nil) }
+
+    private func resumeReading() {
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
+    }
+}
