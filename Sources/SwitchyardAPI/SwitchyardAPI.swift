@@ -1,7 +1,7 @@
+import Foundation
 // The types and server protocol generated from openapi.yaml (the one contract; the repository root's
 // openapi.yaml links here), and the document itself for GET /openapi.yaml.
 @_exported import OpenAPIRuntime
-import Foundation
 
 public enum OpenAPIDocument {
     /// The contract as shipped with the binary.

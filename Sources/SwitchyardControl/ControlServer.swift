@@ -43,7 +43,6 @@ public struct ControlServer: Sendable {
         self.logger = logger
     }
 
-
     /// The Hummingbird application; `onRunning` learns the bound port (useful with port 0).
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()

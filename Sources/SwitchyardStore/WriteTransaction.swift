@@ -60,10 +60,12 @@ public struct WriteTransaction: Sendable {
             let proto = spec.protocol.rawValue
             if change.before == nil {
                 try await run(
-                    "INSERT INTO pools (name, protocol, settings, version) VALUES (\(change.resource.name), \(proto), \(settings)::jsonb, \(version))")
+                    "INSERT INTO pools (name, protocol, settings, version) VALUES (\(change.resource.name), \(proto), \(settings)::jsonb, \(version))"
+                )
             } else {
                 try await run(
-                    "UPDATE pools SET protocol = \(proto), settings = \(settings)::jsonb, version = \(version), updated_at = now() WHERE name = \(change.resource.name)")
+                    "UPDATE pools SET protocol = \(proto), settings = \(settings)::jsonb, version = \(version), updated_at = now() WHERE name = \(change.resource.name)"
+                )
             }
         case (.pool, nil):
             try await run("DELETE FROM pools WHERE name = \(change.resource.name)")

@@ -3,19 +3,21 @@ import Testing
 
 @Suite("Configuration, audit, rollback and idempotency")
 struct ConfigAPITests {
-    static var document: [String: Any] { [
-        "pools": [
-            [
-                "name": "web", "algorithm": "least_connections",
-                "backends": [["name": "web-1", "address": "10.0.0.1", "port": 8080], ["name": "web-2", "address": "10.0.0.2", "port": 8080]],
+    static var document: [String: Any] {
+        [
+            "pools": [
+                [
+                    "name": "web", "algorithm": "least_connections",
+                    "backends": [["name": "web-1", "address": "10.0.0.1", "port": 8080], ["name": "web-2", "address": "10.0.0.2", "port": 8080]],
+                ],
+                ["name": "db", "protocol": "tcp", "backends": [["name": "pg-1", "address": "10.0.1.1", "port": 5432]]],
             ],
-            ["name": "db", "protocol": "tcp", "backends": [["name": "pg-1", "address": "10.0.1.1", "port": 5432]]],
-        ],
-        "listeners": [
-            ["name": "public", "port": 8080, "default_pool": "web"],
-            ["name": "postgres", "port": 6432, "protocol": "tcp", "default_pool": "db"],
-        ],
-    ] }
+            "listeners": [
+                ["name": "public", "port": 8080, "default_pool": "web"],
+                ["name": "postgres", "port": 6432, "protocol": "tcp", "default_pool": "db"],
+            ],
+        ]
+    }
 
     @Test("PUT /v1/config: dry run shows the diff, apply makes one generation, repeating changes nothing")
     func replaceWholeConfig() async throws {

@@ -119,8 +119,10 @@ struct DraftTests {
 
 @Suite("Listeners")
 struct ListenerRuleTests {
-    func errors(_ listener: ListenerSpec, pools: [String: PoolProtocol] = ["web": .http, "db": .tcp],
-        others: [(name: String, spec: ListenerSpec)] = []) -> [String] {
+    func errors(
+        _ listener: ListenerSpec, pools: [String: PoolProtocol] = ["web": .http, "db": .tcp],
+        others: [(name: String, spec: ListenerSpec)] = []
+    ) -> [String] {
         var collector = FieldErrorCollector()
         ListenerRules.check(listener, named: "l", poolProtocol: { pools[$0] }, otherListeners: others, into: &collector)
         return collector.errors.map(\.field)

@@ -56,7 +56,8 @@ extension APIHandler {
         }
         switch output {
         case .ok(let ok):
-            return .ok(.init(headers: .init(eTag: ok.headers.eTag, switchyardGeneration: ok.headers.switchyardGeneration), body: .json(try ok.body.json)))
+            return .ok(
+                .init(headers: .init(eTag: ok.headers.eTag, switchyardGeneration: ok.headers.switchyardGeneration), body: .json(try ok.body.json)))
         default:
             throw APIError.conflict("rollback could not be applied")
         }

@@ -58,7 +58,8 @@ public final class APIMetrics: Sendable {
         for operation in snapshot.operations.keys.sorted() {
             let stats = snapshot.operations[operation]!
             for (index, bound) in Self.buckets.enumerated() {
-                lines.append("switchyard_api_request_duration_seconds_bucket{operation=\"\(operation)\",le=\"\(bound)\"} \(stats.bucketCounts[index])")
+                lines.append(
+                    "switchyard_api_request_duration_seconds_bucket{operation=\"\(operation)\",le=\"\(bound)\"} \(stats.bucketCounts[index])")
             }
             lines.append("switchyard_api_request_duration_seconds_bucket{operation=\"\(operation)\",le=\"+Inf\"} \(stats.count)")
             lines.append("switchyard_api_request_duration_seconds_sum{operation=\"\(operation)\"} \(stats.sum)")

@@ -41,7 +41,8 @@ struct AuthMiddleware: ServerMiddleware {
         let required = Self.requiredScope(operationID: operationID, method: request.method)
         guard found.token.scopes.grants(required) else {
             throw APIError.forbidden(
-                "token '\(found.token.name)' has scopes [\(found.token.scopes.map(\.rawValue).joined(separator: ", "))]; this call needs \(required.rawValue)")
+                "token '\(found.token.name)' has scopes [\(found.token.scopes.map(\.rawValue).joined(separator: ", "))]; this call needs \(required.rawValue)"
+            )
         }
         let context = CallerContext(
             actor: found.token.name, scopes: found.token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")

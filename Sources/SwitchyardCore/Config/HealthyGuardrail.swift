@@ -15,6 +15,7 @@ public enum HealthyGuardrail {
         // Only changes that take serving capacity away are guarded.
         guard healthyAfter < healthyBefore else { return nil }
         guard healthyAfter * 100 < minHealthyPercent * before.count else { return nil }
-        return "would leave \(healthyAfter) of \(before.count) backends healthy, below min_healthy_percent \(minHealthyPercent); add ?force=true to override"
+        return
+            "would leave \(healthyAfter) of \(before.count) backends healthy, below min_healthy_percent \(minHealthyPercent); add ?force=true to override"
     }
 }

@@ -29,7 +29,9 @@ public enum ListenerRules {
                 continue
             }
             if found != listener.poolProtocol {
-                errors.add(field, "pool '\(pool)' is \(found.rawValue); a \(listener.protocol.rawValue) listener needs a \(listener.poolProtocol.rawValue) pool")
+                errors.add(
+                    field,
+                    "pool '\(pool)' is \(found.rawValue); a \(listener.protocol.rawValue) listener needs a \(listener.poolProtocol.rawValue) pool")
             }
         }
         for other in otherListeners where other.name != name && listener.sharesSocket(with: other.spec) {
