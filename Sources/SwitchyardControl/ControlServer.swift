@@ -34,12 +34,18 @@ public struct ControlServer: Sendable {
     public let configuration: Configuration
     public let store: Store
     public let metrics: APIMetrics
+    let tokenCache: TokenCache
     let logger: Logger
 
     public init(configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), logger: Logger) {
+        self.init(configuration: configuration, store: store, metrics: metrics, tokenCache: TokenCache(), logger: logger)
+    }
+
+    init(configuration: Configuration, store: Store, metrics: APIMetrics, tokenCache: TokenCache, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
+        self.tokenCache = tokenCache
         self.logger = logger
     }
 
@@ -47,11 +53,12 @@ public struct ControlServer: Sendable {
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
-        let handler = APIHandler(store: store, metrics: metrics, openAPIDocument: OpenAPIDocument.yaml, logger: logger)
+        let handler = APIHandler(
+            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, logger: logger)
         try handler.registerHandlers(
             on: router,
             configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store), NullRejectingMiddleware()])
+            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware()])
         let logger = self.logger
         return Application(
             router: router,

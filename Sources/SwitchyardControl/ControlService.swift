@@ -56,7 +56,8 @@ public struct ControlService: Service {
     public func run() async throws {
         try await migrateWhenReachable()
         try await bootstrapAdminToken()
-        let server = ControlServer(configuration: configuration.api, store: store, metrics: metrics, logger: logger)
+        let tokenCache = TokenCache()
+        let server = ControlServer(configuration: configuration.api, store: store, metrics: metrics, tokenCache: tokenCache, logger: logger)
         let application = try server.makeApplication(onRunning: onRunning)
         let instanceID = UUID()
         let heartbeat = InstanceHeartbeat(
@@ -64,6 +65,8 @@ public struct ControlService: Service {
             interval: configuration.heartbeatInterval, logger: logger)
         let applier = SnapshotApplier(box: snapshot, store: store, instanceID: instanceID, metrics: metrics, logger: logger)
         let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { document, generation in
+            // Token changes bump the generation too: forget verified tokens on every change.
+            tokenCache.invalidateAll()
             await applier.apply(document, generation: generation)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -44,7 +44,12 @@ public final class Store: Service, Sendable {
             let operation = Task {
                 do {
                     let value = try await client.withConnection { connection in
-                        pending.state.withLock { $0.started = true }
+                        // Connected: the deadline no longer applies; stop its timer.
+                        let watchdog = pending.state.withLock { state in
+                            state.started = true
+                            return state.watchdog
+                        }
+                        watchdog?.cancel()
                         return try await body(connection)
                     }
                     finish(.success(value))
@@ -52,13 +57,18 @@ public final class Store: Service, Sendable {
                     finish(.failure(StoreError.from(error)))
                 }
             }
-            Task {
-                try await Task.sleep(for: timeout)
+            let watchdog = Task {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 if pending.state.withLock({ !$0.started }) {
                     finish(.failure(StoreError.unavailable("no database connection within \(timeout)")))
                     operation.cancel()
                 }
             }
+            let alreadyStarted = pending.state.withLock { state in
+                state.watchdog = watchdog
+                return state.started
+            }
+            if alreadyStarted { watchdog.cancel() }
         }
     }
 
@@ -120,5 +130,5 @@ public final class Store: Service, Sendable {
 /// One store call's answer, given once: by the call itself or by the connection-wait deadline.
 private final class PendingAnswer<T: Sendable>: Sendable {
     /// The caller while unanswered; `started` once a connection was had.
-    let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool)>((nil, false))
+    let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool, watchdog: Task<Void, Never>?)>((nil, false, nil))
 }

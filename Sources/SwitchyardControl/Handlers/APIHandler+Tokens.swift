@@ -42,6 +42,7 @@ extension APIHandler {
                 throw APIError.conflict("'\(name)' is the last admin token; create another admin token first")
             }
         }
+        tokenCache.invalidate(name: name)
         return .noContent(.init())
     }
 }

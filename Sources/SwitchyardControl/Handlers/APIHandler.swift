@@ -10,12 +10,14 @@ import SwitchyardStore
 struct APIHandler: APIProtocol {
     let store: Store
     let metrics: APIMetrics
+    let tokenCache: TokenCache
     let openAPIDocument: Data
     let logger: Logger
 
-    init(store: Store, metrics: APIMetrics, openAPIDocument: Data, logger: Logger) {
+    init(store: Store, metrics: APIMetrics, tokenCache: TokenCache, openAPIDocument: Data, logger: Logger) {
         self.store = store
         self.metrics = metrics
+        self.tokenCache = tokenCache
         self.openAPIDocument = openAPIDocument
         self.logger = logger
     }

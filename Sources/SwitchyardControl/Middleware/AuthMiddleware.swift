@@ -8,6 +8,7 @@ import SwitchyardStore
 /// operation; makes the caller known to handlers through `CallerContext.current`.
 struct AuthMiddleware: ServerMiddleware {
     let store: Store
+    let cache: TokenCache
 
     /// Operations anyone may call: probes, metrics and the contract.
     static let publicOperations: Set<String> = ["getHealthz", "getReadyz", "getMetrics", "getOpenAPIDocument"]
@@ -35,17 +36,22 @@ struct AuthMiddleware: ServerMiddleware {
         }
         let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
         let hash = TokenSecret.hash(secret)
-        guard let found = try await store.token(secretHash: hash), TokenSecret.constantTimeEquals(found.storedHash, hash) else {
-            throw APIError.unauthorized("unknown or revoked token")
+        let token: TokenRecord
+        if let cached = cache.token(forHash: hash) {
+            token = cached
+        } else {
+            guard let found = try await store.token(secretHash: hash), TokenSecret.constantTimeEquals(found.storedHash, hash) else {
+                throw APIError.unauthorized("unknown or revoked token")
+            }
+            token = found.token
+            cache.remember(token, hash: hash)
         }
         let required = Self.requiredScope(operationID: operationID, method: request.method)
-        guard found.token.scopes.grants(required) else {
-            throw APIError.forbidden(
-                "token '\(found.token.name)' has scopes [\(found.token.scopes.map(\.rawValue).joined(separator: ", "))]; this call needs \(required.rawValue)"
-            )
+        guard token.scopes.grants(required) else {
+            let held = token.scopes.map(\.rawValue).joined(separator: ", ")
+            throw APIError.forbidden("token '\(token.name)' has scopes [\(held)]; this call needs \(required.rawValue)")
         }
-        let context = CallerContext(
-            actor: found.token.name, scopes: found.token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
+        let context = CallerContext(actor: token.name, scopes: token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
         return try await CallerContext.$current.withValue(context) {
             try await next(request, body, metadata)
         }

@@ -7,7 +7,8 @@ import NIOPosix
 final class TCPForwarder: Sendable {
     let target: (host: String, port: Int)
     private let group = MultiThreadedEventLoopGroup.singleton
-    private let state = NIOLockedValueBox<(listener: (any Channel)?, connections: [any Channel], port: Int)>((nil, [], 0))
+    private let state = NIOLockedValueBox<(listener: (any Channel)?, connections: [any Channel], port: Int, isCut: Bool)>(
+        (nil, [], 0, false))
 
     var port: Int { state.withLockedValue { $0.port } }
 
@@ -27,7 +28,15 @@ final class TCPForwarder: Sendable {
                     // The glue needs both channels on one event loop.
                     ClientBootstrap(group: inbound.eventLoop).connect(host: target.host, port: target.port)
                 }.flatMap { outbound in
-                    self.state.withLockedValue { $0.connections += [inbound, outbound] }
+                    // A connection that was being set up while the forwarder was cut must not survive it.
+                    let isCut = self.state.withLockedValue { state in
+                        state.connections += [inbound, outbound]
+                        return state.isCut
+                    }
+                    if isCut {
+                        outbound.close(promise: nil)
+                        return inbound.close()
+                    }
                     let (left, right) = GlueHandler.pair()
                     return inbound.pipeline.addHandler(left).flatMap { outbound.pipeline.addHandler(right) }.flatMap {
                         inbound.setOption(.autoRead, value: true)
@@ -38,6 +47,7 @@ final class TCPForwarder: Sendable {
         state.withLockedValue {
             $0.listener = listener
             $0.port = listener.localAddress?.port ?? port
+            $0.isCut = false
         }
     }
 
@@ -47,6 +57,7 @@ final class TCPForwarder: Sendable {
             defer {
                 state.listener = nil
                 state.connections = []
+                state.isCut = true
             }
             return (state.listener, state.connections)
         }

@@ -69,9 +69,17 @@ struct TestServer: Sendable {
         return TestServer(port: port, storeConfiguration: storeConfiguration, group: group, finished: finished)
     }
 
+    /// Shuts the server down gracefully; after 10 s it is cancelled, so that one stuck test cannot
+    /// hold up the whole suite (the test then fails on its own expectations).
     func stop() async throws {
         await group.triggerGracefulShutdown()
-        try await finished.value
+        let finished = self.finished
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(10))
+            finished.cancel()
+        }
+        defer { deadline.cancel() }
+        _ = await finished.result
     }
 
     // MARK: Databases
@@ -156,7 +164,7 @@ struct TestServer: Sendable {
             request.body = .bytes(Data(rawBody.utf8))
         }
         for (name, value) in extra { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Response(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
