@@ -11,34 +11,26 @@ typealias Schemas = Components.Schemas
 
 // MARK: Requests → drafts
 
+/// The pool fields that the three request shapes (POST body, PUT/PATCH body, pool of a whole
+/// configuration) share, so that one conversion serves them all.
+protocol PoolFields {
+    var _protocol: Schemas.PoolProtocol? { get }
+    var algorithm: Schemas.Algorithm? { get }
+    var mode: Schemas.PoolMode? { get }
+    var healthCheck: Schemas.HealthCheck? { get }
+    var passive: Schemas.PassiveHealth? { get }
+    var retries: Int? { get }
+    var timeouts: Schemas.Timeouts? { get }
+    var drainTimeoutMs: Int? { get }
+    var minHealthyPercent: Int? { get }
+}
+
+extension Schemas.PoolInput: PoolFields {}
+extension Schemas.PoolSettings: PoolFields {}
+extension Schemas.ConfigPoolInput: PoolFields {}
+
 extension PoolDraft {
-    init(_ input: Schemas.PoolInput) {
-        self.init(
-            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
-            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
-            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
-            healthCheck: input.healthCheck.map(HealthCheckDraft.init),
-            passive: input.passive.map(PassiveHealthDraft.init),
-            retries: input.retries,
-            timeouts: input.timeouts.map(TimeoutsDraft.init),
-            drainTimeoutMs: input.drainTimeoutMs,
-            minHealthyPercent: input.minHealthyPercent)
-    }
-
-    init(_ input: Schemas.PoolSettings) {
-        self.init(
-            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
-            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
-            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
-            healthCheck: input.healthCheck.map(HealthCheckDraft.init),
-            passive: input.passive.map(PassiveHealthDraft.init),
-            retries: input.retries,
-            timeouts: input.timeouts.map(TimeoutsDraft.init),
-            drainTimeoutMs: input.drainTimeoutMs,
-            minHealthyPercent: input.minHealthyPercent)
-    }
-
-    init(_ input: Schemas.ConfigPoolInput) {
+    init(_ input: some PoolFields) {
         self.init(
             protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
             algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
