@@ -58,7 +58,9 @@ public struct ControlServer: Sendable {
         try handler.registerHandlers(
             on: router,
             configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware()])
+            middlewares: [
+                ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
+            ])
         let logger = self.logger
         return Application(
             router: router,

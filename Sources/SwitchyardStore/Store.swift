@@ -44,12 +44,14 @@ public final class Store: Service, Sendable {
             let operation = Task {
                 do {
                     let value = try await client.withConnection { connection in
-                        // Connected: the deadline no longer applies; stop its timer.
-                        let watchdog = pending.state.withLock { state in
-                            state.started = true
-                            return state.watchdog
+                        // Connected: the deadline no longer applies; stop its timer. But if the caller was
+                        // already told "unavailable", the work must not happen behind its back.
+                        let (answered, watchdog) = pending.state.withLock { state in
+                            if state.continuation != nil { state.started = true }
+                            return (state.continuation == nil, state.watchdog)
                         }
                         watchdog?.cancel()
+                        if answered { throw CancellationError() }
                         return try await body(connection)
                     }
                     finish(.success(value))
@@ -59,10 +61,14 @@ public final class Store: Service, Sendable {
             }
             let watchdog = Task {
                 guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                if pending.state.withLock({ !$0.started }) {
-                    finish(.failure(StoreError.unavailable("no database connection within \(timeout)")))
-                    operation.cancel()
+                // Decide and answer under one lock, so that the work either started or never will.
+                let timedOut = pending.state.withLock { state -> Bool in
+                    guard !state.started, let continuation = state.continuation else { return false }
+                    state.continuation = nil
+                    continuation.resume(throwing: StoreError.unavailable("no database connection within \(timeout)"))
+                    return true
                 }
+                if timedOut { operation.cancel() }
             }
             let alreadyStarted = pending.state.withLock { state in
                 state.watchdog = watchdog

@@ -1,5 +1,5 @@
-import Synchronization
 import SwitchyardStore
+import Synchronization
 
 /// Recently verified tokens, so that a burst of calls does not look every token up again. Entries live
 /// `lifetime` at most, and all are dropped whenever the configuration generation moves (token
