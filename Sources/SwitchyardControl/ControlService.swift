@@ -69,10 +69,13 @@ public struct ControlService: Service {
             tokenCache.invalidateAll()
             await applier.apply(document, generation: generation)
         }
+        // The feed waits for a PostgreSQL connection as long as it takes; shutting down must not wait for
+        // it (while PostgreSQL is down that could be forever), so it runs beside the group and is cancelled.
+        let feedTask = Task { try await feed.run() }
+        defer { feedTask.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.run() }
             group.addTask { try await heartbeat.run() }
-            group.addTask { try await feed.run() }
             try await group.next()
             group.cancelAll()
         }
