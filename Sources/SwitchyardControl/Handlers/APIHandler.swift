@@ -52,10 +52,6 @@ struct APIHandler: APIProtocol {
         }
     }
 
-    static func checkName(_ name: String, field: String = "name") throws {
-        if !ResourceName.isValid(name) { throw APIError.invalid(field, ResourceName.rule) }
-    }
-
     // MARK: Paging
 
     static func pageLimit(_ limit: Int?) throws -> Int {

@@ -15,8 +15,6 @@ public enum APIError: Error, Sendable {
     case unsupportedMediaType(String)
     case unavailable(String)
 
-    public static func validation(_ failure: ValidationFailure) -> APIError { .validation(failure.errors) }
-
     /// A draft the core refused (a `ValidationFailure`), as a 400.
     public static func rejected(_ error: any Error) -> APIError {
         if let failure = error as? ValidationFailure { return .validation(failure.errors) }

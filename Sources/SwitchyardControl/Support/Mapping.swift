@@ -79,29 +79,37 @@ extension BackendDraft {
     }
 }
 
+/// The listener fields that POST bodies and PUT bodies (which name no listener) share.
+protocol ListenerFields {
+    var bind: String? { get }
+    var port: Int { get }
+    var _protocol: Schemas.ListenerProtocol? { get }
+    var defaultPool: String? { get }
+    var routes: [Schemas.Route]? { get }
+    var allow: [String]? { get }
+    var deny: [String]? { get }
+    /// The TLS settings; the two shapes differ only in whether the key is required.
+    var tlsSpec: TLSSpec? { get }
+}
+
+extension Schemas.ListenerInput: ListenerFields {
+    var tlsSpec: TLSSpec? { tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) } }
+}
+
+extension Schemas.ListenerSettings: ListenerFields {
+    var tlsSpec: TLSSpec? { tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) } }
+}
+
 extension ListenerSpec {
     /// The listener a request describes, with defaults filled in (checked later by `ListenerRules`).
-    init(_ input: Schemas.ListenerInput) {
+    init(_ input: some ListenerFields) {
         self.init(
             bind: input.bind ?? "0.0.0.0",
             port: input.port,
             protocol: input._protocol.map { ListenerProtocol(rawValue: $0.rawValue)! } ?? .http,
             defaultPool: input.defaultPool,
             routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-            tls: input.tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) },
-            allow: input.allow ?? [],
-            deny: input.deny ?? [])
-    }
-
-    /// The listener a PUT describes (the path names it).
-    init(_ input: Schemas.ListenerSettings) {
-        self.init(
-            bind: input.bind ?? "0.0.0.0",
-            port: input.port,
-            protocol: input._protocol.map { ListenerProtocol(rawValue: $0.rawValue)! } ?? .http,
-            defaultPool: input.defaultPool,
-            routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-            tls: input.tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) },
+            tls: input.tlsSpec,
             allow: input.allow ?? [],
             deny: input.deny ?? [])
     }
