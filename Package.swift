@@ -71,6 +71,9 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,6 +88,7 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardStore",
                 "SwitchyardControl",
+                "SwitchyardProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,9 +101,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwitchyardProxyTests",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwitchyardControlTests",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardProxy",
                 "SwitchyardStore",
                 "SwitchyardControl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

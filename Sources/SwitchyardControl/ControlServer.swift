@@ -34,14 +34,19 @@ public struct ControlServer: Sendable {
     public let configuration: Configuration
     public let store: Store
     public let metrics: APIMetrics
+    let observed: ObservedState
     let tokenCache: TokenCache
     let logger: Logger
 
-    public init(configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), logger: Logger) {
-        self.init(configuration: configuration, store: store, metrics: metrics, tokenCache: TokenCache(), logger: logger)
+    public init(
+        configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), observed: ObservedState = ObservedState(dataPlane: nil),
+        logger: Logger
+    ) {
+        self.init(configuration: configuration, store: store, metrics: metrics, tokenCache: TokenCache(), observed: observed, logger: logger)
     }
 
-    init(configuration: Configuration, store: Store, metrics: APIMetrics, tokenCache: TokenCache, logger: Logger) {
+    init(configuration: Configuration, store: Store, metrics: APIMetrics, tokenCache: TokenCache, observed: ObservedState, logger: Logger) {
+        self.observed = observed
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
@@ -54,7 +59,7 @@ public struct ControlServer: Sendable {
         let router = Router()
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(
-            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, logger: logger)
+            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed, logger: logger)
         try handler.registerHandlers(
             on: router,
             configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),

@@ -40,11 +40,14 @@ public struct ControlService: Service {
     public let snapshot: RuntimeConfigBox
     let logger: Logger
     let onRunning: @Sendable (Int) async -> Void
+    /// The data plane serving `snapshot`, told of every swap (nil: control plane only).
+    let dataPlane: (any DataPlane)?
 
     public init(
         configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), snapshot: RuntimeConfigBox = RuntimeConfigBox(),
-        logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        dataPlane: (any DataPlane)? = nil, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.dataPlane = dataPlane
         self.configuration = configuration
         self.snapshot = snapshot
         self.store = store
@@ -57,13 +60,16 @@ public struct ControlService: Service {
         try await migrateWhenReachable()
         try await bootstrapAdminToken()
         let tokenCache = TokenCache()
-        let server = ControlServer(configuration: configuration.api, store: store, metrics: metrics, tokenCache: tokenCache, logger: logger)
+        let observed = ObservedState(dataPlane: dataPlane)
+        let server = ControlServer(
+            configuration: configuration.api, store: store, metrics: metrics, tokenCache: tokenCache, observed: observed, logger: logger)
         let application = try server.makeApplication(onRunning: onRunning)
         let instanceID = UUID()
         let heartbeat = InstanceHeartbeat(
-            id: instanceID, store: store, name: configuration.instanceName, metrics: metrics, snapshot: snapshot,
+            id: instanceID, store: store, name: configuration.instanceName, metrics: metrics, snapshot: snapshot, observed: observed,
             interval: configuration.heartbeatInterval, logger: logger)
-        let applier = SnapshotApplier(box: snapshot, store: store, instanceID: instanceID, metrics: metrics, logger: logger)
+        let applier = SnapshotApplier(
+            box: snapshot, store: store, instanceID: instanceID, metrics: metrics, dataPlane: dataPlane, logger: logger)
         let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { document, generation in
             // Token changes bump the generation too: forget verified tokens on every change.
             tokenCache.invalidateAll()

@@ -12,15 +12,17 @@ public struct InstanceHeartbeat: Service {
     let name: String
     let metrics: APIMetrics
     let snapshot: RuntimeConfigBox
+    let observed: ObservedState
     let interval: Duration
     let logger: Logger
 
     public static let version = "0.1.0"
 
     public init(
-        id: UUID, store: Store, name: String, metrics: APIMetrics, snapshot: RuntimeConfigBox, interval: Duration = .seconds(5),
-        logger: Logger
+        id: UUID, store: Store, name: String, metrics: APIMetrics, snapshot: RuntimeConfigBox, observed: ObservedState,
+        interval: Duration = .seconds(5), logger: Logger
     ) {
+        self.observed = observed
         self.id = id
         self.snapshot = snapshot
         self.store = store
@@ -41,7 +43,10 @@ public struct InstanceHeartbeat: Service {
                     registered = true
                 }
                 metrics.setGeneration(try await store.currentGeneration())
-                try await store.heartbeat(instance: id, appliedGeneration: snapshot.generation)
+                try await store.heartbeat(
+                    instance: id, appliedGeneration: snapshot.generation, listeners: observed.dataPlane?.listenerStates() ?? [:],
+                    backendHealth: observed.dataPlane?.backendHealth() ?? [:])
+                observed.update(instances: try await store.instances())
                 // Idempotency keys live a day; sweep about every ten minutes.
                 if beats % 120 == 0 { try await store.purgeIdempotencyKeys() }
                 beats += 1

@@ -11,11 +11,13 @@ struct SnapshotApplier: Sendable {
     let store: Store
     let instanceID: UUID
     let metrics: APIMetrics
+    let dataPlane: (any DataPlane)?
     let logger: Logger
 
     func apply(_ document: ConfigDocument, generation: Int64) async {
+        let config: RuntimeConfig
         do {
-            let config = try RuntimeConfig(document: document, generation: generation)
+            config = try RuntimeConfig(document: document, generation: generation)
             box.swap(config)
             metrics.setApplied(generation)
             logger.debug("applied configuration", metadata: ["generation": "\(generation)"])
@@ -25,6 +27,7 @@ struct SnapshotApplier: Sendable {
                 metadata: ["generation": "\(generation)", "errors": "\(error.errors.map(\.description))"])
             return
         }
+        await dataPlane?.apply(config)
         do {
             try await store.reportApplied(instance: instanceID, generation: generation)
         } catch {

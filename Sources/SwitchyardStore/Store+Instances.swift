@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import SwitchyardCore
 
 extension Store {
     public func registerInstance(id: UUID, name: String, host: String, version: String) async throws {
@@ -12,15 +13,34 @@ extension Store {
         }
     }
 
-    public func heartbeat(instance id: UUID, appliedGeneration: Int64) async throws {
+    /// Records that the instance is alive, the generation it serves, and what its data plane observes.
+    public func heartbeat(
+        instance id: UUID, appliedGeneration: Int64, listeners: [String: ListenerBindState] = [:],
+        backendHealth: [String: BackendHealthReport] = [:]
+    ) async throws {
+        let listenersJSON = String(decoding: try Self.observationEncoder.encode(listeners), as: UTF8.self)
+        let healthJSON = String(decoding: try Self.observationEncoder.encode(backendHealth), as: UTF8.self)
         try await withConnection { connection in
             try await connection.query(
                 """
-                UPDATE instances SET heartbeat_at = now(), applied_generation = \(appliedGeneration), stopped = false
+                UPDATE instances SET heartbeat_at = now(), applied_generation = \(appliedGeneration), stopped = false,
+                    listeners = \(listenersJSON)::jsonb, backend_health = \(healthJSON)::jsonb
                 WHERE id = \(id)
                 """, logger: self.logger)
         }
     }
+
+    static let observationEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let observationDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
 
     public func markStopped(instance id: UUID) async throws {
         try await withConnection { connection in
@@ -33,17 +53,21 @@ extension Store {
         try await withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT id, name, host, version, started_at, heartbeat_at, applied_generation, stopped FROM instances
+                SELECT id, name, host, version, started_at, heartbeat_at, applied_generation, stopped,
+                    listeners::text, backend_health::text
+                FROM instances
                 WHERE heartbeat_at > now() - interval '1 day' ORDER BY heartbeat_at DESC
                 """, logger: self.logger)
             var records: [InstanceRecord] = []
-            for try await (id, name, host, version, started, heartbeat, applied, stopped) in rows.decode(
-                (UUID, String, String, String, Date, Date, Int64, Bool).self)
+            for try await (id, name, host, version, started, heartbeat, applied, stopped, listeners, health) in rows.decode(
+                (UUID, String, String, String, Date, Date, Int64, Bool, String, String).self)
             {
                 records.append(
                     InstanceRecord(
                         id: id, name: name, host: host, version: version, startedAt: started, heartbeatAt: heartbeat,
-                        appliedGeneration: applied, stopped: stopped))
+                        appliedGeneration: applied, stopped: stopped,
+                        listeners: (try? Self.observationDecoder.decode([String: ListenerBindState].self, from: Data(listeners.utf8))) ?? [:],
+                        backendHealth: (try? Self.observationDecoder.decode([String: BackendHealthReport].self, from: Data(health.utf8))) ?? [:]))
             }
             return records
         }

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardControl
+import SwitchyardCore
+import SwitchyardProxy
 import SwitchyardStore
 
 @main
@@ -36,7 +38,7 @@ struct StoreOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Migrate the store, then serve the control API until SIGTERM/SIGINT.")
+    static let configuration = CommandConfiguration(abstract: "Migrate the store, then serve the control API and proxy traffic until SIGTERM/SIGINT.")
 
     @OptionGroup var store: StoreOptions
 
@@ -49,19 +51,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where a generated bootstrap admin token is written (env SWITCHYARD_ADMIN_TOKEN_FILE).")
     var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
 
+    @Option(help: "Event loops (threads) of the data plane (env SWITCHYARD_PROXY_THREADS); default: one per core.")
+    var proxyThreads: Int = ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
+        ?? ProcessInfo.processInfo.activeProcessorCount
+
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         let logger = store.makeLogger("switchyard")
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
+        let snapshot = RuntimeConfigBox()
+        let proxy = ProxyService(configuration: .init(eventLoops: proxyThreads), box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
                 api: try ControlServer.Configuration(address: api), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
-            store: storeService, logger: logger)
+            store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: storeService), .init(service: control)],
+                services: [.init(service: storeService), .init(service: proxy), .init(service: control)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

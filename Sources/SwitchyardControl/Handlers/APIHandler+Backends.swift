@@ -10,7 +10,8 @@ extension APIHandler {
         let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
         if rows.isEmpty { _ = try await existingPool(input.path.pool) }
         let page = Self.page(rows, limit: limit, key: \.name)
-        return .ok(.init(body: .json(.init(items: page.items.map(Schemas.Backend.init), nextCursor: page.next))))
+        let view = observed.backendView()
+        return .ok(.init(body: .json(.init(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next))))
     }
 
     func getBackend(_ input: Operations.GetBackend.Input) async throws -> Operations.GetBackend.Output {
@@ -19,7 +20,7 @@ extension APIHandler {
             _ = try await existingPool(pool)
             throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
         }
-        return .ok(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(.init(record))))
+        return .ok(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(.init(record, observed: observed.backendView()))))
     }
 
     func createBackend(_ input: Operations.CreateBackend.Input) async throws -> Operations.CreateBackend.Output {
@@ -38,7 +39,7 @@ extension APIHandler {
             }
             try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
             let record = try await transaction.backend(name, in: pool)!
-            return (Schemas.Backend(record), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
+            return (Schemas.Backend(record, observed: observed.backendView()), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
         }
         return .created(
             .init(
@@ -54,7 +55,7 @@ extension APIHandler {
             current in
             do { return try draft.resolved(over: current) } catch { throw APIError.rejected(error) }
         }
-        return .ok(.init(headers: .init(eTag: Self.etag(record!.version), switchyardGeneration: generation), body: .json(.init(record!))))
+        return .ok(.init(headers: .init(eTag: Self.etag(record!.version), switchyardGeneration: generation), body: .json(.init(record!, observed: observed.backendView()))))
     }
 
     func deleteBackend(_ input: Operations.DeleteBackend.Input) async throws -> Operations.DeleteBackend.Output {

@@ -18,7 +18,9 @@ extension APIHandler {
     }
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
-        .ok(.init(body: .plainText(HTTPBody(metrics.render()))))
+        var text = metrics.render()
+        observed.dataPlane?.renderMetrics(into: &text)
+        return .ok(.init(body: .plainText(HTTPBody(text))))
     }
 
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {
@@ -32,7 +34,12 @@ extension APIHandler {
                 record.stopped ? .stopped : now.timeIntervalSince(record.heartbeatAt) > 30 ? .stale : .running
             return Schemas.Instance(
                 id: record.id.uuidString.lowercased(), name: record.name, host: record.host, version: record.version,
-                startedAt: record.startedAt, heartbeatAt: record.heartbeatAt, appliedGeneration: record.appliedGeneration, state: state)
+                startedAt: record.startedAt, heartbeatAt: record.heartbeatAt, appliedGeneration: record.appliedGeneration, state: state,
+                listeners: .init(additionalProperties: record.listeners.mapValues { .init(bound: $0.bound, error: $0.error) }),
+                backendHealth: .init(
+                    additionalProperties: record.backendHealth.mapValues {
+                        .init(status: .init(rawValue: $0.status.rawValue)!, reason: $0.reason, since: $0.since)
+                    }))
         }
         return .ok(.init(body: .json(.init(items: items))))
     }

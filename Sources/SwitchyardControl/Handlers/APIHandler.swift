@@ -12,10 +12,12 @@ struct APIHandler: APIProtocol {
     let metrics: APIMetrics
     let tokenCache: TokenCache
     let openAPIDocument: Data
+    let observed: ObservedState
     let logger: Logger
 
-    init(store: Store, metrics: APIMetrics, tokenCache: TokenCache, openAPIDocument: Data, logger: Logger) {
+    init(store: Store, metrics: APIMetrics, tokenCache: TokenCache, openAPIDocument: Data, observed: ObservedState, logger: Logger) {
         self.store = store
+        self.observed = observed
         self.metrics = metrics
         self.tokenCache = tokenCache
         self.openAPIDocument = openAPIDocument

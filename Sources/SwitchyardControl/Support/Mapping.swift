@@ -158,8 +158,9 @@ extension Schemas.Pool {
 }
 
 extension Schemas.Backend {
-    init(_ record: BackendRecord) {
+    init(_ record: BackendRecord, observed view: ObservedState.BackendView) {
         let spec = record.spec
+        let health = view.health(pool: record.pool, backend: record.name)
         self.init(
             name: record.name,
             pool: record.pool,
@@ -168,9 +169,15 @@ extension Schemas.Backend {
             weight: spec.weight,
             backup: spec.backup,
             adminState: .init(rawValue: spec.adminState.rawValue)!,
-            // Observed state arrives with the data plane; until an instance reports, it is unknown.
-            health: .init(status: .unknown),
-            activeConnections: 0,
+            // As the instance answering sees it; unknown until its data plane has an opinion.
+            health: health.map { .init(status: .init(rawValue: $0.status.rawValue)!, reason: $0.reason, since: $0.since) }
+                ?? .init(status: .unknown),
+            healthByInstance: view.byInstance(pool: record.pool, backend: record.name).map { instance, report in
+                .init(
+                    instance: instance.id.uuidString.lowercased(), instanceName: instance.name,
+                    status: .init(rawValue: report.status.rawValue)!, reason: report.reason, since: report.since)
+            },
+            activeConnections: view.activeConnections(pool: record.pool, backend: record.name),
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)

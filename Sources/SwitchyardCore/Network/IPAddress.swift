@@ -10,6 +10,12 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// An address from its 4 or 16 network-order bytes (e.g. a socket's peer).
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
     public init?(_ text: String) {
         guard TextPattern.matches(text, TextPattern.ipAddress) else { return nil }
         // inet_pton accepts exactly the textual forms operators type and rejects the rest.

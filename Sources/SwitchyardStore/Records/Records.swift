@@ -60,6 +60,10 @@ public struct InstanceRecord: Sendable {
     public var heartbeatAt: Date
     public var appliedGeneration: Int64
     public var stopped: Bool
+    /// Listener socket states by listener name, as of the last heartbeat.
+    public var listeners: [String: ListenerBindState]
+    /// Backend health by "pool/backend", as of the last heartbeat.
+    public var backendHealth: [String: BackendHealthReport]
 }
 
 /// Who is writing and through which call; recorded in every audit row.

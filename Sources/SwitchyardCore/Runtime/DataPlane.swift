@@ -1,0 +1,39 @@
+import Foundation
+
+/// The data plane as the control plane sees it: told of each applied snapshot, and asked for backend
+/// health as this instance sees it, listener sockets, connection counts and Prometheus metrics. Control
+/// uses it through this protocol so that it needs no proxy code (and the proxy no control code).
+public protocol DataPlane: Sendable {
+    /// Called after each snapshot swap: sockets, probes and drains follow it.
+    func apply(_ config: RuntimeConfig) async
+    /// Health of every backend by "pool/backend".
+    func backendHealth() -> [String: BackendHealthReport]
+    /// Requests in flight or TCP sessions to "pool/backend" on this instance.
+    func activeConnections(backend key: String) -> Int
+    /// The socket state of every listener by name.
+    func listenerStates() -> [String: ListenerBindState]
+    func renderMetrics(into out: inout String)
+}
+
+public struct BackendHealthReport: Codable, Equatable, Sendable {
+    public var status: HealthStatus
+    public var reason: String
+    public var since: Date
+
+    public init(status: HealthStatus, reason: String, since: Date) {
+        self.status = status
+        self.reason = reason
+        self.since = since
+    }
+}
+
+public struct ListenerBindState: Codable, Equatable, Sendable {
+    public var bound: Bool
+    /// Why the listener is not bound (e.g. "address already in use"), when it is not.
+    public var error: String?
+
+    public init(bound: Bool, error: String? = nil) {
+        self.bound = bound
+        self.error = error
+    }
+}

@@ -1,0 +1,632 @@
+import Foundation
+import NIOCore
+import SwitchyardCore
+
+/// One client connection of an HTTP listener. Bytes are forwarded as received; only the framing is
+/// followed (request head for routing and limits, body length or chunks, response head and body), so a
+/// request costs no typed HTTP parts, no header dictionaries and no futures once a pooled backend
+/// connection is at hand. Requests on one connection are handled in order (pipelined ones wait, with
+/// reads paused, until the response before them is done).
+final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Waiting {
+        case nothing, idle, head, response
+    }
+
+    /// The request in progress.
+    private struct Exchange {
+        var head: RequestHead
+        /// The head as the backend gets it; kept until a response byte arrives, for retries.
+        var forwardHead: ByteBuffer
+        /// Body bytes that arrived before a backend connection was at hand.
+        var bufferedBody: ByteBuffer?
+        var requestBody: BodyTracker
+        var balancer: PoolBalancer
+        var backend = -1
+        var tried: [Int] = []
+        var attempts = 0
+        var upstream: UpstreamConnection?
+        var upstreamWasPooled = false
+        /// Some body byte reached a backend: the request can no longer be replayed.
+        var bodySent = false
+        var responseBytesSeen = false
+        var responseHeadBuffer: ByteBuffer?
+        var response: ResponseHead?
+        var responseBody = BodyTracker(.none)
+        /// The backend sent more than the response: never reuse that connection.
+        var upstreamOutOfStep = false
+        var started: NIODeadline
+    }
+
+    private let worker: ProxyWorker
+    private let listenerName: String
+    private let listenerCounters: TrafficCounters
+    private let clientIP: String
+    private let clientKey: [UInt8]
+    private var context: ChannelHandlerContext!
+    /// Bytes received and not yet handled: a partial head, or requests pipelined behind the current one.
+    private var received: ByteBuffer?
+    private var exchange: Exchange?
+    private var exchangeNumber = 0
+    private var readsHeld = false
+    private var readPending = false
+    private var closing = false
+    private var waiting = Waiting.nothing
+    private var deadline = NIODeadline.distantFuture
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
+
+    init(worker: ProxyWorker, listenerName: String, clientIP: String, clientKey: [UInt8]) {
+        self.worker = worker
+        self.listenerName = listenerName
+        self.listenerCounters = worker.shared.metrics.listener(listenerName)
+        self.clientIP = clientIP
+        self.clientKey = clientKey
+    }
+
+    var clientIsWritable: Bool { context.channel.isWritable }
+
+    // MARK: Client side
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        listenerCounters.connectionOpened()
+        arm(.idle, after: worker.shared.limits.clientIdleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        listenerCounters.connectionClosed()
+        closing = true
+        timer?.cancel()
+        if let exchange {
+            // The client left mid-exchange: the backend connection is in an unknown state.
+            exchange.upstream?.owner = nil
+            exchange.upstream?.close()
+            finishCounters(status: nil)
+            self.exchange = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let buffer = unwrapInboundIn(data)
+        if exchange != nil, exchange?.requestBody.isComplete == false {
+            forwardRequestBody(buffer)
+        } else {
+            if received == nil || received!.readableBytes == 0 {
+                received = buffer
+            } else {
+                var merged = buffer
+                received!.writeBuffer(&merged)
+            }
+            if exchange == nil {
+                processReceived()
+            } else {
+                // The next request waits for the current response; stop reading until then.
+                readsHeld = true
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstream?.flush()
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.upstream?.resumeReads() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsHeld || (exchange?.upstream.map { !$0.isWritable } ?? false) {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func resumeReads() {
+        readsHeld = false
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Parses what was received: waits for more, refuses, or starts the next exchange.
+    private func processReceived() {
+        guard let buffer = received, buffer.readableBytes > 0 else {
+            received = nil
+            resumeReads()
+            arm(.idle, after: worker.shared.limits.clientIdleTimeout)
+            return
+        }
+        let limits = worker.shared.limits
+        switch buffer.withUnsafeReadableBytes({ RequestHeadParser.parse($0, limits: limits) }) {
+        case .incomplete:
+            if waiting != .head { arm(.head, after: limits.headTimeout) }
+            resumeReads()
+        case .rejected(let rejection):
+            reject(rejection)
+        case .complete(let head):
+            waiting = .nothing
+            startExchange(head, buffer: buffer)
+        }
+    }
+
+    private func reject(_ rejection: RequestRejection) {
+        listenerCounters.answered(status: rejection.status)
+        respondAndClose(status: rejection.status, detail: rejection.detail)
+    }
+
+    private func startExchange(_ head: RequestHead, buffer: ByteBuffer) {
+        let config = worker.currentConfig()
+        guard let listener = config.listeners[listenerName] else {
+            listenerCounters.answered(status: 503)
+            respondAndClose(status: 503, detail: "listener \(listenerName) was removed")
+            return
+        }
+        let poolName: String?
+        if listener.routes.isEmpty {
+            poolName = listener.spec.defaultPool
+        } else {
+            let (host, path) = buffer.withUnsafeReadableBytes { bytes in
+                (
+                    head.host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) },
+                    head.path.isEmpty ? "/" : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.path]), as: UTF8.self)
+                )
+            }
+            poolName = listener.pool(host: host, path: path)
+        }
+        guard let poolName, let balancer = worker.balancer(for: poolName) else {
+            listenerCounters.answered(status: 503)
+            respondAndClose(status: 503, detail: "no route for this request")
+            return
+        }
+        listenerCounters.requestStarted()
+        balancer.counters.requestStarted()
+        let forwardHead = HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", allocator: context.channel.allocator)
+        var rest = buffer
+        rest.moveReaderIndex(forwardBy: head.length)
+        received = nil
+        exchangeNumber &+= 1
+        exchange = Exchange(
+            head: head, forwardHead: forwardHead, requestBody: BodyTracker(head.framing), balancer: balancer, started: .now())
+        if rest.readableBytes > 0 {
+            if exchange!.requestBody.isComplete {
+                received = rest
+                readsHeld = true
+            } else {
+                forwardRequestBody(rest)
+            }
+        }
+        dispatch()
+    }
+
+    /// Sends the request to a backend chosen now (first attempt or retry).
+    private func dispatch() {
+        guard var exchange else { return }
+        guard let index = exchange.balancer.pick(clientKey: clientKey, excluding: exchange.tried) else {
+            failExchange(status: 503, detail: "no healthy backend in pool \(exchange.balancer.pool.name)")
+            return
+        }
+        exchange.backend = index
+        exchange.attempts += 1
+        let slot = exchange.balancer.slots[index]
+        let timeouts = exchange.balancer.pool.spec.timeouts
+        if let upstream = slot.checkoutIdle(now: .now(), maxIdle: .milliseconds(Int64(timeouts.idleMs))) {
+            self.exchange = exchange
+            attach(upstream, pooled: true)
+            return
+        }
+        self.exchange = exchange
+        readsHeld = true
+        let number = exchangeNumber
+        UpstreamConnector.connect(slot, on: context.eventLoop, timeout: .milliseconds(Int64(timeouts.connectMs))) { [self] result in
+            guard number == exchangeNumber, !closing, self.exchange?.upstream == nil else {
+                if case .success(let upstream) = result { slot.checkin(upstream, now: .now()) }
+                return
+            }
+            switch result {
+            case .success(let upstream):
+                attach(upstream, pooled: false)
+                resumeReads()
+            case .failure(let error):
+                let timedOut = error is ChannelError && (error as! ChannelError) == .connectTimeout(.milliseconds(Int64(timeouts.connectMs)))
+                backendFailed(slot, reason: timedOut ? "connect timeout" : "connect failed: \(error)")
+                retryOrFail(status: timedOut ? 504 : 502, detail: timedOut ? "backend connect timeout" : "backend connection failed")
+            }
+        }
+    }
+
+    private func attach(_ upstream: UpstreamConnection, pooled: Bool) {
+        guard var exchange else { return }
+        upstream.owner = self
+        exchange.upstream = upstream
+        exchange.upstreamWasPooled = pooled
+        let slot = exchange.balancer.slots[exchange.backend]
+        slot.inFlight += 1
+        slot.counters.requestStarted()
+        upstream.write(exchange.forwardHead)
+        if let body = exchange.bufferedBody {
+            upstream.write(body)
+            exchange.bufferedBody = nil
+            exchange.bodySent = true
+        }
+        upstream.flush()
+        let bodyComplete = exchange.requestBody.isComplete
+        let responseTimeout = TimeAmount.milliseconds(Int64(exchange.balancer.pool.spec.timeouts.responseMs))
+        self.exchange = exchange
+        if bodyComplete { arm(.response, after: responseTimeout) }
+    }
+
+    private func forwardRequestBody(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        let bodyBytes: Int
+        do {
+            bodyBytes = try exchange!.requestBody.consume(buffer)
+        } catch {
+            if exchange?.responseBytesSeen == false {
+                abandonUpstream()
+                finishCounters(status: 400)
+                respondAndClose(status: 400, detail: error.reason)
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
+        let body = buffer.readSlice(length: bodyBytes)!
+        if buffer.readableBytes > 0 {
+            // The next request, pipelined: it waits.
+            received = buffer
+            readsHeld = true
+        }
+        if bodyBytes > 0 {
+            if let upstream = exchange!.upstream {
+                upstream.write(body)
+                exchange!.bodySent = true
+            } else if exchange!.bufferedBody == nil {
+                exchange!.bufferedBody = body
+            } else {
+                var body = body
+                exchange!.bufferedBody!.writeBuffer(&body)
+            }
+        }
+        if exchange!.requestBody.isComplete, exchange!.upstream != nil {
+            arm(.response, after: .milliseconds(Int64(exchange!.balancer.pool.spec.timeouts.responseMs)))
+        }
+    }
+
+    // MARK: Backend side
+
+    func upstreamRead(_ buffer: ByteBuffer) {
+        guard exchange != nil else { return }
+        exchange!.responseBytesSeen = true
+        if exchange!.response == nil {
+            readResponseHead(buffer)
+        } else {
+            forwardResponseBody(buffer)
+        }
+    }
+
+    private func readResponseHead(_ buffer: ByteBuffer) {
+        var head: ByteBuffer
+        if var partial = exchange!.responseHeadBuffer {
+            var more = buffer
+            partial.writeBuffer(&more)
+            head = partial
+        } else {
+            head = buffer
+        }
+        while true {
+            let isHead = exchange!.head.isHead
+            let maxHead = worker.shared.limits.maxHeadBytes
+            switch head.withUnsafeReadableBytes({ ResponseHeadParser.parse($0, requestIsHead: isHead, maxHeadBytes: maxHead) }) {
+            case .incomplete:
+                exchange!.responseHeadBuffer = head
+                return
+            case .invalid(let why):
+                let slot = exchange!.balancer.slots[exchange!.backend]
+                abandonUpstream()
+                backendFailed(slot, reason: "invalid response: \(why)")
+                failExchange(status: 502, detail: "invalid response from backend")
+                return
+            case .complete(let response) where response.isInterim:
+                // 100 Continue and friends go to the client as they are; the final response follows.
+                context.write(wrapOutboundOut(head.readSlice(length: response.length)!), promise: nil)
+                if head.readableBytes == 0 {
+                    exchange!.responseHeadBuffer = nil
+                    return
+                }
+            case .complete(let response):
+                exchange!.responseHeadBuffer = nil
+                startResponse(response, buffer: head)
+                return
+            }
+        }
+    }
+
+    private func startResponse(_ response: ResponseHead, buffer: ByteBuffer) {
+        disarm()
+        exchange!.response = response
+        exchange!.responseBody = BodyTracker(response.framing)
+        let slot = exchange!.balancer.slots[exchange!.backend]
+        if response.status >= 500 {
+            worker.shared.health.requestFailed(slot.key, reason: "status \(response.status)")
+        } else {
+            worker.shared.health.requestSucceeded(slot.key)
+        }
+        let connection: StaticString? =
+            mustCloseClient ? "close" : (exchange!.head.isHTTP11 ? nil : "keep-alive")
+        if let rewritten = HeadWriter.response(response, from: buffer, connection: connection, allocator: context.channel.allocator) {
+            context.write(wrapOutboundOut(rewritten), promise: nil)
+            var body = buffer
+            body.moveReaderIndex(forwardBy: response.length)
+            forwardResponseBody(body)
+            return
+        }
+        // The head goes as received: when the buffer holds exactly this whole response, one write.
+        var body = buffer
+        body.moveReaderIndex(forwardBy: response.length)
+        let bodyBytes: Int
+        do {
+            bodyBytes = try exchange!.responseBody.consume(body)
+        } catch {
+            brokenResponse(slot)
+            return
+        }
+        if bodyBytes == body.readableBytes {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            exchange!.upstreamOutOfStep = true
+            var buffer = buffer
+            context.write(wrapOutboundOut(buffer.readSlice(length: response.length + bodyBytes)!), promise: nil)
+        }
+        if exchange!.responseBody.isComplete { finishExchange() }
+    }
+
+    /// Whether the client connection ends with this response.
+    private var mustCloseClient: Bool {
+        guard let exchange else { return true }
+        return !exchange.head.keepAlive || exchange.response?.framing == .untilClose || !exchange.requestBody.isComplete
+    }
+
+    private func forwardResponseBody(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        let bodyBytes: Int
+        do {
+            bodyBytes = try exchange!.responseBody.consume(buffer)
+        } catch {
+            brokenResponse(exchange!.balancer.slots[exchange!.backend])
+            return
+        }
+        if bodyBytes < buffer.readableBytes { exchange!.upstreamOutOfStep = true }
+        if bodyBytes > 0 { context.write(wrapOutboundOut(buffer.readSlice(length: bodyBytes)!), promise: nil) }
+        if exchange!.responseBody.isComplete { finishExchange() }
+    }
+
+    /// A malformed chunked response: the client's response is cut; both sides close.
+    private func brokenResponse(_ slot: BackendSlot) {
+        backendFailed(slot, reason: "malformed chunked response")
+        abandonUpstream()
+        finishCounters(status: nil)
+        exchange = nil
+        closing = true
+        context.close(promise: nil)
+    }
+
+    func upstreamReadComplete() {
+        context.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { resumeReads() }
+    }
+
+    func upstreamInputClosed() {
+        // Responses end by framing, or by the close that follows: handled in upstreamClosed.
+        exchange?.upstream?.close()
+    }
+
+    func upstreamClosed() {
+        guard var exchange, let upstream = exchange.upstream else { return }
+        let slot = upstream.slot
+        exchange.upstream = nil
+        slot.inFlight -= 1
+        self.exchange = exchange
+        if exchange.response?.framing == .untilClose {
+            finishExchange()
+            return
+        }
+        if exchange.response != nil {
+            // Cut in the middle of the body: all the client can learn is a closed connection.
+            slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange.started))
+            backendFailed(slot, reason: "connection closed mid-response")
+            finishCounters(status: nil)
+            self.exchange = nil
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange.started))
+        // A pooled connection the backend had closed meanwhile is not the backend's failure.
+        let stale = exchange.upstreamWasPooled && !exchange.responseBytesSeen
+        if !stale { worker.shared.health.requestFailed(slot.key, reason: "connection closed before a response") }
+        retryOrFail(status: 502, detail: "backend closed the connection", requestSent: true, stale: stale)
+    }
+
+    // MARK: Ending exchanges
+
+    /// Another attempt when the request can be sent again, else the error. A request whose head
+    /// reached a backend is sent again only when its method is idempotent and no body byte went out
+    /// and no response byte came back. A pooled connection that turned out closed (`stale`) may be
+    /// retried on the same backend and does not use up a retry.
+    private func retryOrFail(status: Int, detail: String, requestSent: Bool = false, stale: Bool = false) {
+        guard var exchange else { return }
+        let replayable = !exchange.responseBytesSeen && !exchange.bodySent && (!requestSent || exchange.head.isIdempotent)
+        if stale { exchange.attempts -= 1 }
+        guard replayable, exchange.attempts <= exchange.balancer.pool.spec.retries else {
+            failExchange(status: status, detail: detail)
+            return
+        }
+        if !stale {
+            exchange.tried.append(exchange.backend)
+            exchange.balancer.counters.retried()
+            exchange.balancer.slots[exchange.backend].counters.retried()
+        }
+        exchange.upstream = nil
+        exchange.response = nil
+        exchange.responseHeadBuffer = nil
+        self.exchange = exchange
+        dispatch()
+    }
+
+    /// Answers the client with a proxy error for the current exchange.
+    private func failExchange(status: Int, detail: String) {
+        guard let exchange else { return }
+        if exchange.responseBytesSeen {
+            abandonUpstream()
+            finishCounters(status: nil)
+            context.close(promise: nil)
+            return
+        }
+        abandonUpstream()
+        finishCounters(status: status)
+        let keepAlive = exchange.head.keepAlive && exchange.requestBody.isComplete
+        self.exchange = nil
+        let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: context.channel.allocator)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            processReceived()
+        } else {
+            closeAfter(response)
+        }
+    }
+
+    /// The response is complete: count it, return the backend connection to the pool, go on.
+    private func finishExchange() {
+        guard let exchange else { return }
+        let status = exchange.response?.status
+        let closeClient = mustCloseClient
+        if let upstream = exchange.upstream {
+            let slot = upstream.slot
+            slot.inFlight -= 1
+            slot.counters.requestFinished(status: status, seconds: elapsed(since: exchange.started))
+            upstream.owner = nil
+            if exchange.response?.reusable == true && exchange.requestBody.isComplete && !exchange.upstreamOutOfStep && slot.accepting
+                && upstream.isUsable
+            {
+                slot.checkin(upstream, now: .now())
+            } else {
+                upstream.close()
+            }
+        }
+        finishCounters(status: status)
+        self.exchange = nil
+        if closeClient {
+            closeAfter(nil)
+        } else {
+            // The backend connection no longer reports its read batch to us: flush here.
+            context.flush()
+            processReceived()
+        }
+    }
+
+    private func finishCounters(status: Int?) {
+        guard let exchange else { return }
+        let seconds = elapsed(since: exchange.started)
+        exchange.balancer.counters.requestFinished(status: status, seconds: seconds)
+        listenerCounters.requestFinished(status: status, seconds: seconds)
+    }
+
+    /// Lets go of the backend connection of the current exchange without reusing it.
+    private func abandonUpstream() {
+        guard let upstream = exchange?.upstream else { return }
+        exchange!.upstream = nil
+        upstream.owner = nil
+        upstream.slot.inFlight -= 1
+        upstream.slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange!.started))
+        upstream.close()
+    }
+
+    private func backendFailed(_ slot: BackendSlot, reason: String) {
+        slot.counters.failed()
+        worker.shared.health.requestFailed(slot.key, reason: reason)
+    }
+
+    private func respondAndClose(status: Int, detail: String) {
+        closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, allocator: context.channel.allocator))
+    }
+
+    /// Writes `last` (if any), flushes, then closes once it is sent.
+    private func closeAfter(_ last: ByteBuffer?) {
+        closing = true
+        disarm()
+        let context = self.context!
+        context.writeAndFlush(wrapOutboundOut(last ?? context.channel.allocator.buffer(capacity: 0)))
+            .assumeIsolated()
+            .whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func elapsed(since start: NIODeadline) -> Double {
+        Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    }
+
+    // MARK: Timers
+
+    /// One timer per connection, moved lazily: re-arming only records the new deadline, and the
+    /// scheduled task reschedules itself when it fires early. Requests cost no timer allocations.
+    private func arm(_ what: Waiting, after amount: TimeAmount) {
+        waiting = what
+        deadline = .now() + amount
+        if timer == nil || timerDeadline > deadline {
+            timer?.cancel()
+            schedule(at: deadline)
+        }
+    }
+
+    private func disarm() {
+        waiting = .nothing
+    }
+
+    private func schedule(at when: NIODeadline) {
+        timerDeadline = when
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [self] in timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = .distantFuture
+        guard waiting != .nothing, !closing else { return }
+        if NIODeadline.now() < deadline {
+            schedule(at: deadline)
+            return
+        }
+        switch waiting {
+        case .nothing:
+            break
+        case .idle:
+            closing = true
+            context.close(promise: nil)
+        case .head:
+            reject(.headTimeout)
+        case .response:
+            guard let exchange, let upstream = exchange.upstream else { return }
+            backendFailed(upstream.slot, reason: "response timeout")
+            failExchange(status: 504, detail: "backend response timeout")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import SwitchyardCore
+
+/// Runs the active probes of every backend whose pool has a health check: one repeating task per
+/// backend on an event loop, never overlapping itself, feeding `HealthRegistry`. Reconciled with each
+/// snapshot: probes start for new backends, stop for removed ones, restart when settings change.
+final class HealthChecker: Sendable {
+    private struct Probe {
+        let identity: String
+        let task: RepeatedTask
+    }
+
+    private let group: any EventLoopGroup
+    private let registry: HealthRegistry
+    private let probes = Mutex<[String: Probe]>([:])
+
+    init(group: any EventLoopGroup, registry: HealthRegistry) {
+        self.group = group
+        self.registry = registry
+    }
+
+    func reconcile(_ config: RuntimeConfig) {
+        var wanted: [String: (RuntimeBackend, HealthCheckSpec, String)] = [:]
+        for pool in config.pools.values where pool.spec.healthCheck.type != .none {
+            for backend in pool.backends {
+                let identity = "\(backend.spec.address):\(backend.spec.port)|\(pool.spec.healthCheck)"
+                wanted[backend.key] = (backend, pool.spec.healthCheck, identity)
+            }
+        }
+        probes.withLock { probes in
+            for (key, probe) in probes where wanted[key]?.2 != probe.identity {
+                probe.task.cancel()
+                probes[key] = nil
+            }
+            for (key, (backend, check, identity)) in wanted where probes[key] == nil {
+                probes[key] = Probe(identity: identity, task: start(key: key, backend: backend.spec, check: check))
+            }
+        }
+    }
+
+    func stopAll() {
+        probes.withLock { probes in
+            for probe in probes.values { probe.task.cancel() }
+            probes = [:]
+        }
+    }
+
+    private func start(key: String, backend: BackendSpec, check: HealthCheckSpec) -> RepeatedTask {
+        let eventLoop = group.next()
+        let registry = self.registry
+        // Spread the first probes over the interval so that many backends are not probed in one burst.
+        let jitter = Int64.random(in: 0...Int64(max(check.intervalMs / 4, 1)))
+        return eventLoop.scheduleRepeatedAsyncTask(initialDelay: .milliseconds(jitter), delay: .milliseconds(Int64(check.intervalMs))) {
+            _ in
+            HealthProbe.run(check, host: backend.address, port: backend.port, on: eventLoop).map { failure in
+                if let failure {
+                    registry.probeFailed(key, reason: failure)
+                } else {
+                    registry.probeSucceeded(key)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SwitchyardCore
+
+/// The data plane as one `Service`: event loops with a `ProxyWorker` each, the listeners, the health
+/// checker and the counters. It serves whatever snapshot the `RuntimeConfigBox` holds; `apply` is called
+/// after each swap so that sockets, probes and drains follow at once.
+public final class ProxyService: Service, DataPlane {
+    public struct Configuration: Sendable {
+        /// Event loops (threads) that proxy; each client connection stays on one.
+        public var eventLoops: Int
+        public var limits: HTTPLimits
+        /// How often failed listeners are retried and idle backend connections swept.
+        public var maintenanceInterval: Duration
+
+        public init(eventLoops: Int = System.coreCount, limits: HTTPLimits = HTTPLimits(), maintenanceInterval: Duration = .seconds(1)) {
+            self.eventLoops = eventLoops
+            self.limits = limits
+            self.maintenanceInterval = maintenanceInterval
+        }
+    }
+
+    public let metrics = ProxyMetrics()
+    public let health: HealthRegistry
+    private let box: RuntimeConfigBox
+    private let group: MultiThreadedEventLoopGroup
+    private let workers: [ObjectIdentifier: ProxyWorker]
+    private let listeners: ListenerManager
+    private let checker: HealthChecker
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(configuration: Configuration = .init(), box: RuntimeConfigBox, logger: Logger) {
+        self.configuration = configuration
+        self.box = box
+        self.logger = logger
+        health = HealthRegistry(logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
+        let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
+        var workers: [ObjectIdentifier: ProxyWorker] = [:]
+        for eventLoop in group.makeIterator() {
+            workers[ObjectIdentifier(eventLoop)] = ProxyWorker(eventLoop: eventLoop, shared: shared)
+        }
+        self.workers = workers
+        listeners = ListenerManager(workers: workers, group: group, logger: logger)
+        checker = HealthChecker(group: group, registry: health)
+    }
+
+    /// Follows a newly swapped snapshot: health trackers and probes, drains, then sockets.
+    public func apply(_ config: RuntimeConfig) async {
+        health.reconcile(config)
+        checker.reconcile(config)
+        var backends = Set<String>()
+        for pool in config.pools.values { for backend in pool.backends { backends.insert(backend.key) } }
+        metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
+        for worker in workers.values { worker.eventLoop.execute { worker.refresh() } }
+        await listeners.reconcile(config)
+    }
+
+    public func run() async throws {
+        await apply(box.config)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: configuration.maintenanceInterval)
+            if listeners.currentStates().values.contains(where: { !$0.bound }) { await listeners.reconcile(box.config) }
+            for worker in workers.values { worker.eventLoop.execute { worker.sweepIdleConnections() } }
+        }
+        checker.stopAll()
+        await listeners.closeAll()
+        try await group.shutdownGracefully()
+    }
+
+    // MARK: DataPlane status
+
+    public func backendHealth() -> [String: BackendHealthReport] { health.reports() }
+
+    public func activeConnections(backend key: String) -> Int { metrics.activeConnections(backend: key) }
+
+    public func listenerStates() -> [String: ListenerBindState] { listeners.currentStates() }
+
+    public func renderMetrics(into out: inout String) {
+        metrics.render(into: &out)
+        out += "# HELP switchyard_backend_up Whether this instance sends new requests to the backend (health only).\n"
+        out += "# TYPE switchyard_backend_up gauge\n"
+        for (key, report) in health.reports().sorted(by: { $0.key < $1.key }) {
+            out += "switchyard_backend_up{\(Self.labels(key))} \(report.status == .unhealthy ? 0 : 1)\n"
+        }
+        out += "# HELP switchyard_backend_health_transitions_total Health state changes by new state.\n"
+        out += "# TYPE switchyard_backend_health_transitions_total counter\n"
+        for (key, count) in health.transitionCounts().sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|")
+            out += "switchyard_backend_health_transitions_total{\(Self.labels(String(parts[0]))),to=\"\(parts[1])\"} \(count)\n"
+        }
+        out += "# HELP switchyard_listener_bound Whether the listener's socket is bound on this instance.\n"
+        out += "# TYPE switchyard_listener_bound gauge\n"
+        for (name, state) in listenerStates().sorted(by: { $0.key < $1.key }) {
+            out += "switchyard_listener_bound{listener=\"\(name)\"} \(state.bound ? 1 : 0)\n"
+        }
+    }
+
+    private static func labels(_ key: String) -> String {
+        let parts = key.split(separator: "/", maxSplits: 1)
+        return "pool=\"\(parts[0])\",backend=\"\(parts.count > 1 ? parts[1] : "")\""
+    }
+}

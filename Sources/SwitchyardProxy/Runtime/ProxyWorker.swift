@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// Everything one event loop needs to proxy without locks on the request path: a cached snapshot
+/// (refreshed when the box's generation moves), a `PoolBalancer` per pool and a `BackendSlot` per
+/// backend with its pooled connections. Confined to `eventLoop`; `@unchecked Sendable` only so that
+/// channel initializers on that loop can reach it.
+final class ProxyWorker: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let shared: ProxyShared
+    private var config = RuntimeConfig.empty
+    private var balancers: [String: PoolBalancer] = [:]
+    /// By "pool/backend@host:port".
+    private var slots: [String: BackendSlot] = [:]
+
+    init(eventLoop: any EventLoop, shared: ProxyShared) {
+        self.eventLoop = eventLoop
+        self.shared = shared
+    }
+
+    /// The snapshot in force, refreshed if the box moved on.
+    func currentConfig() -> RuntimeConfig {
+        if shared.box.generation != config.generation { refresh() }
+        return config
+    }
+
+    /// The balancer of `pool` in the current snapshot, with candidates current for the health view.
+    func balancer(for pool: String) -> PoolBalancer? {
+        if shared.box.generation != config.generation { refresh() }
+        guard let balancer = balancers[pool] else { return nil }
+        let now = Date()
+        let healthVersion = shared.health.version
+        if balancer.needsRebuild(healthVersion: healthVersion, now: now) { balancer.rebuild(health: shared.health.view, now: now) }
+        return balancer
+    }
+
+    /// Takes the box's snapshot: new balancers, slots kept for unchanged backends, drains for the rest.
+    func refresh() {
+        eventLoop.preconditionInEventLoop()
+        let config = shared.box.config
+        guard config.generation != self.config.generation else { return }
+        var slots: [String: BackendSlot] = [:]
+        var balancers: [String: PoolBalancer] = [:]
+        for pool in config.pools.values {
+            var poolSlots: [BackendSlot] = []
+            for backend in pool.backends {
+                let identity = "\(backend.key)@\(backend.spec.address):\(backend.spec.port)"
+                let slot =
+                    self.slots[identity]
+                    ?? BackendSlot(
+                        key: backend.key, host: backend.spec.address, port: backend.spec.port, counters: shared.metrics.backend(backend.key))
+                slot.setAccepting(
+                    backend.spec.takesNewRequests, drainTimeout: .milliseconds(Int64(pool.spec.drainTimeoutMs)), on: eventLoop)
+                slots[identity] = slot
+                poolSlots.append(slot)
+            }
+            balancers[pool.name] = PoolBalancer(pool: pool, slots: poolSlots, counters: shared.metrics.pool(pool.name))
+        }
+        // Backends that left the snapshot (or moved address) drain with their old pool's timeout.
+        for (identity, slot) in self.slots where slots[identity] == nil {
+            let pool = self.config.pools[String(slot.key.prefix { $0 != "/" })]
+            slot.setAccepting(false, drainTimeout: .milliseconds(Int64(pool?.spec.drainTimeoutMs ?? 0)), on: eventLoop)
+        }
+        self.config = config
+        self.slots = slots
+        self.balancers = balancers
+    }
+
+    /// Closes pooled connections idle for longer than their pool's idle timeout.
+    func sweepIdleConnections() {
+        let now = NIODeadline.now()
+        for balancer in balancers.values {
+            let maxIdle = TimeAmount.milliseconds(Int64(balancer.pool.spec.timeouts.idleMs))
+            for slot in balancer.slots { slot.closeIdle(olderThan: maxIdle, now: now) }
+        }
+    }
+}
+
+/// What every worker shares: the snapshot box, health, metrics and limits.
+struct ProxyShared: Sendable {
+    let box: RuntimeConfigBox
+    let health: HealthRegistry
+    let metrics: ProxyMetrics
+    let limits: HTTPLimits
+    let logger: Logger
+}

@@ -1,0 +1,118 @@
+import NIOCore
+
+/// What an upstream connection reports to the client-side handler that has it checked out.
+protocol UpstreamOwner: AnyObject {
+    func upstreamRead(_ buffer: ByteBuffer)
+    func upstreamReadComplete()
+    /// The backend closed the connection (or it failed).
+    func upstreamClosed()
+    /// The backend finished sending (half-close), for TCP sessions.
+    func upstreamInputClosed()
+    func upstreamWritabilityChanged(isWritable: Bool)
+    /// Whether the client can take more bytes: while it cannot, the upstream is not read.
+    var clientIsWritable: Bool { get }
+}
+
+/// One connection to a backend. While checked out it hands everything to its owner, which writes
+/// into it directly (same event loop, no futures); while idle in its `BackendSlot` any byte or close
+/// from the backend ends it. Reads pause while the owner's client cannot take more (backpressure).
+final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let slot: BackendSlot
+    var owner: (any UpstreamOwner)?
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
+    private var context: ChannelHandlerContext?
+    private var readPending = false
+    private var closed = false
+
+    init(slot: BackendSlot) {
+        self.slot = slot
+    }
+
+    var isUsable: Bool { !closed && context?.channel.isActive == true }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        slot.opened(self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let owner else {
+            // Bytes from an idle connection: the backend is out of step; never reuse it.
+            close()
+            return
+        }
+        owner.upstreamRead(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            if let owner { owner.upstreamInputClosed() } else { close() }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        owner?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let owner, !owner.clientIsWritable {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The client can take bytes again.
+    func resumeReads() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        context?.write(NIOAny(buffer), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Half-closes towards the backend (TCP: the client finished sending).
+    func closeOutput() {
+        context?.close(mode: .output, promise: nil)
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        context?.close(promise: nil)
+    }
+
+    func forceClose() { close() }
+
+    private func finish() {
+        closed = true
+        slot.closed(self)
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamClosed()
+    }
+}
