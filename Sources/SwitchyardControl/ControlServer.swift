@@ -65,6 +65,7 @@ public struct ControlServer: Sendable {
             configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
+                WaitAppliedMiddleware(store: store),
             ])
         let logger = self.logger
         return Application(

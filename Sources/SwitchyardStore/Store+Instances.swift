@@ -84,3 +84,27 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Waits until every running instance (heartbeat within 30 s, not stopped) reports `generation` as
+    /// applied; false when `timeout` passes first. Instances report right after each swap, so this
+    /// usually returns within milliseconds.
+    public func waitUntilApplied(_ generation: Int64, timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let lagging = try await withConnection { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT count(*) FROM instances
+                    WHERE NOT stopped AND heartbeat_at > now() - interval '30 seconds' AND applied_generation < \(generation)
+                    """, logger: self.logger)
+                var count = 0
+                for try await value in rows.decode(Int.self) { count = value }
+                return count
+            }
+            if lagging == 0 { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

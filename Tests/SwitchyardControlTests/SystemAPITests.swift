@@ -74,8 +74,9 @@ struct SystemAPITests {
         let after = try await second.get("/v1/config").text
         #expect(after == before, "before: \(before)\nafter: \(after)")
         #expect(try await second.get("/v1/pools", token: token).status == 200)
+        // Each migration file once, however many starts.
         let migrations = try await second.sql("SELECT count(*)::text FROM schema_migrations")
-        #expect(migrations == ["1"])
+        #expect(migrations == ["\(try Migrator().migrations.count)"])
         let tokens = try await second.sql("SELECT count(*)::text FROM tokens WHERE name = 'admin'")
         #expect(tokens == ["1"])
         try await second.stop()

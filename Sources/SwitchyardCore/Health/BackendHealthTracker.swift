@@ -16,7 +16,8 @@ public struct HealthTransition: Equatable, Sendable {
 /// The health state machine of one backend: active probes move it by `rise` consecutive successes and
 /// `fall` consecutive failures; passive observations eject it for `ejectMs` after `maxFailures`
 /// consecutive failed requests (connect failures or 5xx). A new backend is `unknown` and takes traffic,
-/// as in HAProxy and Envoy, until probes say otherwise.
+/// as in HAProxy and Envoy, until probes say otherwise. Probes that bring an unhealthy backend back
+/// also end its passive ejection.
 public struct BackendHealthTracker: Sendable {
     public let rise: Int
     public let fall: Int
@@ -57,6 +58,11 @@ public struct BackendHealthTracker: Sendable {
         failures = 0
         successes += 1
         guard status != .healthy, successes >= (status == .unknown ? 1 : rise) else { return nil }
+        // A backend that probes bring back after being down starts clean: its passive ejection ends too.
+        if status == .unhealthy {
+            ejectedUntil = nil
+            passiveFailures = 0
+        }
         return move(to: .healthy, reason: "\(successes) consecutive probe(s) passed", at: now)
     }
 

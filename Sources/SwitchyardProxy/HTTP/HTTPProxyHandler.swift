@@ -219,6 +219,10 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     /// Sends the request to a backend chosen now (first attempt or retry).
     private func dispatch() {
         guard var exchange else { return }
+        if exchange.attempts > 0, let current = worker.balancer(for: exchange.balancer.pool.name) {
+            // A retry: the failure may just have changed who is healthy.
+            exchange.balancer = current
+        }
         guard let index = exchange.balancer.pick(clientKey: clientKey, excluding: exchange.tried) else {
             failExchange(status: 503, detail: "no healthy backend in pool \(exchange.balancer.pool.name)")
             return

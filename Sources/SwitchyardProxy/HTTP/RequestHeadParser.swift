@@ -15,8 +15,9 @@ public enum RequestHeadParser {
         while start < bytes.count, start < 64, bytes[start] == HeadBytes.cr || bytes[start] == HeadBytes.lf { start += 1 }
         guard let end = HeadBytes.endOfHead(bytes, from: start) else {
             let available = bytes.count - start
-            if available > limits.maxRequestLineBytes,
-                !UnsafeRawBufferPointer(rebasing: bytes[start..<(start + limits.maxRequestLineBytes + 1)]).contains(HeadBytes.lf)
+            // The request line may be maxRequestLineBytes long, plus its CRLF.
+            if available > limits.maxRequestLineBytes + 2,
+                !UnsafeRawBufferPointer(rebasing: bytes[start..<(start + limits.maxRequestLineBytes + 2)]).contains(HeadBytes.lf)
             {
                 return .rejected(.uriTooLong)
             }
@@ -37,7 +38,7 @@ public enum RequestHeadParser {
         // The request line.
         var lineEnd = start
         while bytes[lineEnd] != HeadBytes.lf { lineEnd += 1 }
-        if lineEnd - start > limits.maxRequestLineBytes { throw .uriTooLong }
+        if lineEnd - 1 - start > limits.maxRequestLineBytes { throw .uriTooLong }
         guard lineEnd > start, bytes[lineEnd - 1] == HeadBytes.cr else { throw .badRequest("request line must end with CRLF") }
         let line = start..<(lineEnd - 1)
         var index = line.lowerBound

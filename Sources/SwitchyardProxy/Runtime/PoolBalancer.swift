@@ -31,22 +31,30 @@ final class PoolBalancer {
         nextExpiry = nil
         var primaries: [BalancerCandidate] = []
         var backups: [BalancerCandidate] = []
+        var enabled: [BalancerCandidate] = []
         for (index, backend) in pool.backends.enumerated() where backend.spec.takesNewRequests {
+            let candidate = BalancerCandidate(index: index, weight: backend.spec.weight, key: backend.key)
+            enabled.append(candidate)
             if let blocked = health.blocked[backend.key] {
                 guard let until = blocked, now >= until else {
                     if let until = blocked { nextExpiry = min(nextExpiry ?? until, until) }
                     continue
                 }
             }
-            let candidate = BalancerCandidate(index: index, weight: backend.spec.weight, key: backend.key)
             if backend.spec.backup && pool.spec.mode == .activePassive {
                 backups.append(candidate)
             } else {
                 primaries.append(candidate)
             }
         }
-        candidates = primaries.isEmpty ? backups : primaries
+        // Fail open, like Envoy's panic mode: when health rules out every enabled backend, a 503 is
+        // certain, while trying them all (retries on connect failure) may still serve the request.
+        isPanicking = primaries.isEmpty && backups.isEmpty && !enabled.isEmpty
+        candidates = !primaries.isEmpty ? primaries : !backups.isEmpty ? backups : enabled
     }
+
+    /// Whether every enabled backend is unhealthy and all of them are tried anyway.
+    private(set) var isPanicking = false
 
     func needsRebuild(healthVersion version: Int, now: Date) -> Bool {
         version != healthVersion || nextExpiry.map { now >= $0 } ?? false

@@ -55,7 +55,12 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
     }
 
     private func connect() {
-        guard let balancer, !closed else { return }
+        guard var balancer, !closed else { return }
+        if !tried.isEmpty, let current = worker.balancer(for: balancer.pool.name) {
+            // A retry: the failure may just have changed who is healthy.
+            balancer = current
+            self.balancer = current
+        }
         guard let index = balancer.pick(clientKey: clientKey, excluding: tried) else {
             finish(failed: true)
             context.close(promise: nil)

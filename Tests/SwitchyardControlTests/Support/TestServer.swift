@@ -6,6 +6,8 @@ import NIOHTTP1
 import PostgresNIO
 import ServiceLifecycle
 import SwitchyardControl
+import SwitchyardCore
+import SwitchyardProxy
 import SwitchyardStore
 import Testing
 
@@ -18,6 +20,8 @@ struct TestServer: Sendable {
     let storeConfiguration: StoreConfiguration
     let group: ServiceGroup
     let finished: Task<Void, any Error>
+    /// The data plane serving this server's snapshots (nil for a control plane alone).
+    var proxy: ProxyService? = nil
 
     /// The server's PostgreSQL URL for administration (creating test databases).
     static var adminURL: String {
@@ -55,18 +59,22 @@ struct TestServer: Sendable {
     static func start(storeConfiguration: StoreConfiguration) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let snapshot = RuntimeConfigBox()
+        // Two event loops, so that tests see connections spread over loops as in production.
+        let proxy = ProxyService(
+            configuration: .init(eventLoops: 2, limits: HTTPLimits(headTimeout: .milliseconds(500))), box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
                 api: .init(host: "127.0.0.1", port: 0), instanceName: "test", adminToken: adminToken,
                 heartbeatInterval: .milliseconds(200)),
-            store: store, logger: logger,
+            store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: store), .init(service: control)], logger: logger))
+            configuration: .init(services: [.init(service: store), .init(service: proxy), .init(service: control)], logger: logger))
         let finished = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestSetupError("the server did not start") }
-        return TestServer(port: port, storeConfiguration: storeConfiguration, group: group, finished: finished)
+        return TestServer(port: port, storeConfiguration: storeConfiguration, group: group, finished: finished, proxy: proxy)
     }
 
     /// Shuts the server down gracefully; after 10 s it is cancelled, so that one stuck test cannot

@@ -1,0 +1,31 @@
+import Testing
+
+@testable import SwitchyardProxy
+
+@Suite struct ChunkedBodyScannerTests {
+    func scan(_ pieces: [String]) throws -> (end: Int?, total: Int) {
+        var scanner = ChunkedBodyScanner()
+        var total = 0
+        for piece in pieces {
+            let bytes = Array(piece.utf8)
+            let end = try bytes.withUnsafeBytes { raw in try scanner.consume(raw) }
+            if let end { return (total + end, total) }
+            total += bytes.count
+        }
+        return (nil, total)
+    }
+
+    @Test func findsTheEndAcrossAnySplit() throws {
+        let body = "5\r\nhello\r\n1a;name=value\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\n"
+        for split in 0...body.utf8.count {
+            let bytes = Array(body.utf8)
+            let pieces = [String(decoding: bytes[..<split], as: UTF8.self), String(decoding: bytes[split...], as: UTF8.self) + "GET /next"]
+            #expect(try scan(pieces).end == body.utf8.count, "split at \(split)")
+        }
+    }
+
+    @Test("malformed chunk framing is refused", arguments: ["zz\r\n", "5\r\nhelloXX", "\r\n", "5\nhello\r\n", "FFFFFFFFFFFFFFFFFF\r\n", "0\r\nbad\ntrailer"])
+    func malformed(body: String) {
+        #expect(throws: ChunkedBodyScanner.Malformed.self) { _ = try scan([body]) }
+    }
+}
