@@ -23,7 +23,9 @@ extension Store {
         try await withConnection { connection in
             try await connection.query(
                 """
-                UPDATE instances SET heartbeat_at = now(), applied_generation = \(appliedGeneration), stopped = false,
+                UPDATE instances SET heartbeat_at = now(), stopped = false,
+                    -- GREATEST: a heartbeat that read the generation just before a swap must not undo the swap's report.
+                    applied_generation = GREATEST(applied_generation, \(appliedGeneration)),
                     listeners = \(listenersJSON)::jsonb, backend_health = \(healthJSON)::jsonb
                 WHERE id = \(id)
                 """, logger: self.logger)

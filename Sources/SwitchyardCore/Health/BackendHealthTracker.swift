@@ -42,6 +42,10 @@ public struct BackendHealthTracker: Sendable {
         if healthCheck.type == .none { reason = "no active health check" }
     }
 
+    /// Whether request failures are being counted or an ejection is on: only then does a successful
+    /// request change anything (callers skip reporting successes otherwise).
+    public var hasPassiveFailures: Bool { passiveFailures > 0 || ejectedUntil != nil }
+
     /// Whether new requests may go to the backend at `now`.
     public func isAvailable(at now: Date) -> Bool {
         if let ejectedUntil, now < ejectedUntil { return false }

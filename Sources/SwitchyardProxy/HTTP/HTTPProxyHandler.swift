@@ -16,8 +16,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         case nothing, idle, head, response
     }
 
-    /// The request in progress.
-    private struct Exchange {
+    /// The request in progress. A class, so that the many steps of an exchange share it without
+    /// copying (and retaining) its references; one instance per connection is reused.
+    private final class Exchange {
         var head: RequestHead
         /// The head as the backend gets it; kept until a response byte arrives, for retries.
         var forwardHead: ByteBuffer
@@ -39,6 +40,42 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         /// The backend sent more than the response: never reuse that connection.
         var upstreamOutOfStep = false
         var started: NIODeadline
+
+        init(head: RequestHead, forwardHead: ByteBuffer, balancer: PoolBalancer, started: NIODeadline) {
+            self.head = head
+            self.forwardHead = forwardHead
+            self.requestBody = BodyTracker(head.framing)
+            self.balancer = balancer
+            self.started = started
+        }
+
+        /// Makes this instance the next request's exchange.
+        func reset(head: RequestHead, forwardHead: ByteBuffer, balancer: PoolBalancer, started: NIODeadline) {
+            self.head = head
+            self.forwardHead = forwardHead
+            bufferedBody = nil
+            requestBody = BodyTracker(head.framing)
+            self.balancer = balancer
+            backend = -1
+            tried.removeAll(keepingCapacity: true)
+            attempts = 0
+            upstream = nil
+            upstreamWasPooled = false
+            bodySent = false
+            responseBytesSeen = false
+            responseHeadBuffer = nil
+            response = nil
+            responseBody = BodyTracker(.none)
+            upstreamOutOfStep = false
+            self.started = started
+        }
+
+        /// Drops what the finished exchange holds (buffers, the connection) so that it is not kept alive.
+        func release() {
+            upstream = nil
+            bufferedBody = nil
+            responseHeadBuffer = nil
+        }
     }
 
     private let worker: ProxyWorker
@@ -50,7 +87,13 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     /// Bytes received and not yet handled: a partial head, or requests pipelined behind the current one.
     private var received: ByteBuffer?
     private var exchange: Exchange?
+    /// The previous exchange's object, reused for the next request.
+    private var spareExchange: Exchange?
     private var exchangeNumber = 0
+    /// The snapshot generation `listener` and `defaultBalancer` were resolved for.
+    private var routingGeneration: Int64 = -1
+    private var listener: RuntimeListener?
+    private var defaultBalancer: PoolBalancer?
     private var readsHeld = false
     private var readPending = false
     private var closing = false
@@ -147,11 +190,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     /// Parses what was received: waits for more, refuses, or starts the next exchange.
-    private func processReceived() {
+    private func processReceived(now: NIODeadline? = nil) {
         guard let buffer = received, buffer.readableBytes > 0 else {
             received = nil
             resumeReads()
-            arm(.idle, after: worker.shared.limits.clientIdleTimeout)
+            arm(.idle, after: worker.shared.limits.clientIdleTimeout, now: now)
             return
         }
         let limits = worker.shared.limits
@@ -172,26 +215,40 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         respondAndClose(status: rejection.status, detail: rejection.detail)
     }
 
+    /// The pool a request goes to, from the listener as the current snapshot has it. The common case
+    /// (a listener without routes) is resolved once per snapshot, not per request.
+    private func balancer(for head: RequestHead, in buffer: ByteBuffer) -> PoolBalancer?? {
+        let generation = worker.shared.box.generation
+        if generation != routingGeneration {
+            routingGeneration = generation
+            listener = worker.currentConfig().listeners[listenerName]
+            defaultBalancer = nil
+        }
+        guard let listener else { return .none }
+        if listener.routes.isEmpty {
+            if let defaultBalancer {
+                worker.refreshHealth(of: defaultBalancer)
+                return defaultBalancer
+            }
+            defaultBalancer = listener.spec.defaultPool.flatMap(worker.balancer(for:))
+            return .some(defaultBalancer)
+        }
+        let (host, path) = buffer.withUnsafeReadableBytes { bytes in
+            (
+                head.host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) },
+                head.path.isEmpty ? "/" : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.path]), as: UTF8.self)
+            )
+        }
+        return .some(listener.pool(host: host, path: path).flatMap(worker.balancer(for:)))
+    }
+
     private func startExchange(_ head: RequestHead, buffer: ByteBuffer) {
-        let config = worker.currentConfig()
-        guard let listener = config.listeners[listenerName] else {
+        guard let resolved = balancer(for: head, in: buffer) else {
             listenerCounters.answered(status: 503)
             respondAndClose(status: 503, detail: "listener \(listenerName) was removed")
             return
         }
-        let poolName: String?
-        if listener.routes.isEmpty {
-            poolName = listener.spec.defaultPool
-        } else {
-            let (host, path) = buffer.withUnsafeReadableBytes { bytes in
-                (
-                    head.host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) },
-                    head.path.isEmpty ? "/" : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.path]), as: UTF8.self)
-                )
-            }
-            poolName = listener.pool(host: host, path: path)
-        }
-        guard let poolName, let balancer = worker.balancer(for: poolName) else {
+        guard let balancer = resolved else {
             listenerCounters.answered(status: 503)
             respondAndClose(status: 503, detail: "no route for this request")
             return
@@ -203,8 +260,14 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         rest.moveReaderIndex(forwardBy: head.length)
         received = nil
         exchangeNumber &+= 1
-        exchange = Exchange(
-            head: head, forwardHead: forwardHead, requestBody: BodyTracker(head.framing), balancer: balancer, started: .now())
+        let started = NIODeadline.now()
+        if let spare = spareExchange {
+            spare.reset(head: head, forwardHead: forwardHead, balancer: balancer, started: started)
+            exchange = spare
+            spareExchange = nil
+        } else {
+            exchange = Exchange(head: head, forwardHead: forwardHead, balancer: balancer, started: started)
+        }
         if rest.readableBytes > 0 {
             if exchange!.requestBody.isComplete {
                 received = rest
@@ -218,7 +281,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
 
     /// Sends the request to a backend chosen now (first attempt or retry).
     private func dispatch() {
-        guard var exchange else { return }
+        guard let exchange else { return }
         if exchange.attempts > 0, let current = worker.balancer(for: exchange.balancer.pool.name) {
             // A retry: the failure may just have changed who is healthy.
             exchange.balancer = current
@@ -231,12 +294,10 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         exchange.attempts += 1
         let slot = exchange.balancer.slots[index]
         let timeouts = exchange.balancer.pool.spec.timeouts
-        if let upstream = slot.checkoutIdle(now: .now(), maxIdle: .milliseconds(Int64(timeouts.idleMs))) {
-            self.exchange = exchange
+        if let upstream = slot.checkoutIdle(now: exchange.started, maxIdle: .milliseconds(Int64(timeouts.idleMs))) {
             attach(upstream, pooled: true)
             return
         }
-        self.exchange = exchange
         readsHeld = true
         let number = exchangeNumber
         UpstreamConnector.connect(slot, on: context.eventLoop, timeout: .milliseconds(Int64(timeouts.connectMs))) { [self] result in
@@ -257,7 +318,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     private func attach(_ upstream: UpstreamConnection, pooled: Bool) {
-        guard var exchange else { return }
+        guard let exchange else { return }
         upstream.owner = self
         exchange.upstream = upstream
         exchange.upstreamWasPooled = pooled
@@ -273,8 +334,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         upstream.flush()
         let bodyComplete = exchange.requestBody.isComplete
         let responseTimeout = TimeAmount.milliseconds(Int64(exchange.balancer.pool.spec.timeouts.responseMs))
-        self.exchange = exchange
-        if bodyComplete { arm(.response, after: responseTimeout) }
+        if bodyComplete { arm(.response, after: responseTimeout, now: pooled ? exchange.started : nil) }
     }
 
     private func forwardRequestBody(_ buffer: ByteBuffer) {
@@ -446,18 +506,17 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     func upstreamClosed() {
-        guard var exchange, let upstream = exchange.upstream else { return }
+        guard let exchange, let upstream = exchange.upstream else { return }
         let slot = upstream.slot
         exchange.upstream = nil
         slot.inFlight -= 1
-        self.exchange = exchange
         if exchange.response?.framing == .untilClose {
             finishExchange()
             return
         }
         if exchange.response != nil {
             // Cut in the middle of the body: all the client can learn is a closed connection.
-            slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange.started))
+            slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange.started))
             backendFailed(slot, reason: "connection closed mid-response")
             finishCounters(status: nil)
             self.exchange = nil
@@ -465,7 +524,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             context.close(promise: nil)
             return
         }
-        slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange.started))
+        slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange.started))
         // A pooled connection the backend had closed meanwhile is not the backend's failure.
         let stale = exchange.upstreamWasPooled && !exchange.responseBytesSeen
         if !stale { worker.shared.health.requestFailed(slot.key, reason: "connection closed before a response") }
@@ -479,7 +538,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     /// and no response byte came back. A pooled connection that turned out closed (`stale`) may be
     /// retried on the same backend and does not use up a retry.
     private func retryOrFail(status: Int, detail: String, requestSent: Bool = false, stale: Bool = false) {
-        guard var exchange else { return }
+        guard let exchange else { return }
         let replayable = !exchange.responseBytesSeen && !exchange.bodySent && (!requestSent || exchange.head.isIdempotent)
         if stale { exchange.attempts -= 1 }
         guard replayable, exchange.attempts <= exchange.balancer.pool.spec.retries else {
@@ -494,7 +553,6 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         exchange.upstream = nil
         exchange.response = nil
         exchange.responseHeadBuffer = nil
-        self.exchange = exchange
         dispatch()
     }
 
@@ -525,35 +583,39 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         guard let exchange else { return }
         let status = exchange.response?.status
         let closeClient = mustCloseClient
+        let now = NIODeadline.now()
+        let nanoseconds = (now - exchange.started).nanoseconds
         if let upstream = exchange.upstream {
             let slot = upstream.slot
             slot.inFlight -= 1
-            slot.counters.requestFinished(status: status, seconds: elapsed(since: exchange.started))
+            slot.counters.requestFinished(status: status, nanoseconds: nanoseconds)
             upstream.owner = nil
             if exchange.response?.reusable == true && exchange.requestBody.isComplete && !exchange.upstreamOutOfStep && slot.accepting
                 && upstream.isUsable
             {
-                slot.checkin(upstream, now: .now())
+                slot.checkin(upstream, now: now)
             } else {
                 upstream.close()
             }
         }
-        finishCounters(status: status)
+        finishCounters(status: status, nanoseconds: nanoseconds)
+        exchange.release()
+        spareExchange = exchange
         self.exchange = nil
         if closeClient {
             closeAfter(nil)
         } else {
             // The backend connection no longer reports its read batch to us: flush here.
             context.flush()
-            processReceived()
+            processReceived(now: now)
         }
     }
 
-    private func finishCounters(status: Int?) {
+    private func finishCounters(status: Int?, nanoseconds: Int64? = nil) {
         guard let exchange else { return }
-        let seconds = elapsed(since: exchange.started)
-        exchange.balancer.counters.requestFinished(status: status, seconds: seconds)
-        listenerCounters.requestFinished(status: status, seconds: seconds)
+        let nanoseconds = nanoseconds ?? elapsed(since: exchange.started)
+        exchange.balancer.counters.requestFinished(status: status, nanoseconds: nanoseconds)
+        listenerCounters.requestFinished(status: status, nanoseconds: nanoseconds)
     }
 
     /// Lets go of the backend connection of the current exchange without reusing it.
@@ -562,7 +624,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         exchange!.upstream = nil
         upstream.owner = nil
         upstream.slot.inFlight -= 1
-        upstream.slot.counters.requestFinished(status: nil, seconds: elapsed(since: exchange!.started))
+        upstream.slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange!.started))
         upstream.close()
     }
 
@@ -585,17 +647,17 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             .whenComplete { _ in context.close(promise: nil) }
     }
 
-    private func elapsed(since start: NIODeadline) -> Double {
-        Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    private func elapsed(since start: NIODeadline) -> Int64 {
+        (NIODeadline.now() - start).nanoseconds
     }
 
     // MARK: Timers
 
     /// One timer per connection, moved lazily: re-arming only records the new deadline, and the
     /// scheduled task reschedules itself when it fires early. Requests cost no timer allocations.
-    private func arm(_ what: Waiting, after amount: TimeAmount) {
+    private func arm(_ what: Waiting, after amount: TimeAmount, now: NIODeadline? = nil) {
         waiting = what
-        deadline = .now() + amount
+        deadline = (now ?? .now()) + amount
         if timer == nil || timerDeadline > deadline {
             timer?.cancel()
             schedule(at: deadline)

@@ -21,6 +21,9 @@ public final class HealthRegistry: Sendable {
 
     private let state = Mutex(State())
     private let viewVersion = Atomic<Int>(0)
+    /// How many backends have passive failures counted or an ejection on: while none has, a
+    /// successful request needs no lock and no lookup.
+    private let troubled = Atomic<Int>(0)
     private let logger: Logger
 
     public init(logger: Logger) {
@@ -49,6 +52,7 @@ public final class HealthRegistry: Sendable {
                 }
             }
             state.entries = entries
+            troubled.store(entries.values.filter { $0.tracker.hasPassiveFailures }.count, ordering: .relaxed)
             state.transitions = state.transitions.filter { entries[$0.key.components(separatedBy: "|")[0]] != nil }
             rebuildView(&state)
         }
@@ -62,7 +66,9 @@ public final class HealthRegistry: Sendable {
         update(key) { $0.probeFailed(reason, at: now) }
     }
 
-    func requestSucceeded(_ key: String, now: Date = Date()) {
+    func requestSucceeded(_ key: String) {
+        guard troubled.load(ordering: .relaxed) > 0 else { return }
+        let now = Date()
         update(key) { $0.requestSucceeded(at: now) }
     }
 
@@ -89,8 +95,11 @@ public final class HealthRegistry: Sendable {
     private func update(_ key: String, _ change: (inout BackendHealthTracker) -> HealthTransition?) {
         let transition: HealthTransition? = state.withLock { state in
             guard var entry = state.entries[key] else { return nil }
+            let wasTroubled = entry.tracker.hasPassiveFailures
             let transition = change(&entry.tracker)
             state.entries[key] = entry
+            let isTroubled = entry.tracker.hasPassiveFailures
+            if wasTroubled != isTroubled { troubled.wrappingAdd(isTroubled ? 1 : -1, ordering: .relaxed) }
             if let transition {
                 state.transitions["\(key)|\(transition.to.rawValue)", default: 0] += 1
                 rebuildView(&state)

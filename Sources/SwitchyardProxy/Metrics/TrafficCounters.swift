@@ -1,11 +1,15 @@
 import Synchronization
 
 /// Request counters of one listener, pool or backend: requests, responses by class, retries,
-/// failures, requests in flight and a latency histogram. Updated on the event loops, read by /metrics.
+/// failures, requests in flight and a latency histogram. Updated on the event loops with relaxed
+/// atomic adds (no locks on the request path), read by /metrics.
 public final class TrafficCounters: Sendable {
     /// Upper bounds (seconds) of the latency histogram's buckets; the last bucket is +Inf.
     public static let latencyBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// The same bounds in nanoseconds, for the request path.
+    private static let latencyBoundsNanoseconds: [Int64] = latencyBounds.map { Int64($0 * 1e9) }
 
+    /// A consistent-enough copy for rendering.
     public struct Counts: Sendable {
         public var requests = 0
         /// Responses by class: index 1 is 1xx … index 5 is 5xx.
@@ -20,51 +24,65 @@ public final class TrafficCounters: Sendable {
         public var latencySum = 0.0
     }
 
-    private let counts = Mutex(Counts())
+    private let requests = Atomic(0)
+    private let responses: InlineArray<6, Atomic<Int>> = InlineArray { _ in Atomic(0) }
+    private let retries = Atomic(0)
+    private let failures = Atomic(0)
+    private let inFlight = Atomic(0)
+    private let connections = Atomic(0)
+    private let activeConnections = Atomic(0)
+    private let latencyBuckets: InlineArray<14, Atomic<Int>> = InlineArray { _ in Atomic(0) }
+    private let latencyNanoseconds = Atomic(0)
 
     public init() {}
 
-    public var snapshot: Counts { counts.withLock { $0 } }
-
-    func requestStarted() {
-        counts.withLock {
-            $0.requests += 1
-            $0.inFlight += 1
-        }
+    public var snapshot: Counts {
+        var counts = Counts()
+        counts.requests = requests.load(ordering: .relaxed)
+        for index in 0..<6 { counts.responses[index] = responses[index].load(ordering: .relaxed) }
+        counts.retries = retries.load(ordering: .relaxed)
+        counts.failures = failures.load(ordering: .relaxed)
+        counts.inFlight = inFlight.load(ordering: .relaxed)
+        counts.connections = connections.load(ordering: .relaxed)
+        counts.activeConnections = activeConnections.load(ordering: .relaxed)
+        for index in 0..<14 { counts.latencyBuckets[index] = latencyBuckets[index].load(ordering: .relaxed) }
+        counts.latencySum = Double(latencyNanoseconds.load(ordering: .relaxed)) / 1e9
+        return counts
     }
 
-    func requestFinished(status: Int?, seconds: Double) {
-        counts.withLock {
-            $0.inFlight -= 1
-            if let status {
-                $0.responses[min(max(status / 100, 1), 5)] += 1
-            } else {
-                $0.failures += 1
-            }
-            var bucket = 0
-            while bucket < Self.latencyBounds.count, seconds > Self.latencyBounds[bucket] { bucket += 1 }
-            $0.latencyBuckets[bucket] += 1
-            $0.latencySum += seconds
+    @inline(__always)
+    func requestStarted() {
+        requests.wrappingAdd(1, ordering: .relaxed)
+        inFlight.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// The end of a request that was started: its status (nil: no response) and duration.
+    func requestFinished(status: Int?, nanoseconds: Int64) {
+        inFlight.wrappingSubtract(1, ordering: .relaxed)
+        if let status {
+            responses[min(max(status / 100, 1), 5)].wrappingAdd(1, ordering: .relaxed)
+        } else {
+            failures.wrappingAdd(1, ordering: .relaxed)
         }
+        var bucket = 0
+        while bucket < 13, nanoseconds > Self.latencyBoundsNanoseconds[bucket] { bucket += 1 }
+        latencyBuckets[bucket].wrappingAdd(1, ordering: .relaxed)
+        latencyNanoseconds.wrappingAdd(Int(nanoseconds), ordering: .relaxed)
     }
 
     /// A response the proxy answered itself (no backend involved).
     func answered(status: Int) {
-        counts.withLock {
-            $0.requests += 1
-            $0.responses[min(max(status / 100, 1), 5)] += 1
-        }
+        requests.wrappingAdd(1, ordering: .relaxed)
+        responses[min(max(status / 100, 1), 5)].wrappingAdd(1, ordering: .relaxed)
     }
 
-    func retried() { counts.withLock { $0.retries += 1 } }
-    func failed() { counts.withLock { $0.failures += 1 } }
+    func retried() { retries.wrappingAdd(1, ordering: .relaxed) }
+    func failed() { failures.wrappingAdd(1, ordering: .relaxed) }
 
     func connectionOpened() {
-        counts.withLock {
-            $0.connections += 1
-            $0.activeConnections += 1
-        }
+        connections.wrappingAdd(1, ordering: .relaxed)
+        activeConnections.wrappingAdd(1, ordering: .relaxed)
     }
 
-    func connectionClosed() { counts.withLock { $0.activeConnections -= 1 } }
+    func connectionClosed() { activeConnections.wrappingSubtract(1, ordering: .relaxed) }
 }

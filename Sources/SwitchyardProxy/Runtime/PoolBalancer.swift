@@ -56,8 +56,12 @@ final class PoolBalancer {
     /// Whether every enabled backend is unhealthy and all of them are tried anyway.
     private(set) var isPanicking = false
 
-    func needsRebuild(healthVersion version: Int, now: Date) -> Bool {
-        version != healthVersion || nextExpiry.map { now >= $0 } ?? false
+    /// Whether the health view moved on, or an ejection that `candidates` left out is over (the clock
+    /// is read only while there is one).
+    func needsRebuild(healthVersion version: Int) -> Bool {
+        if version != healthVersion { return true }
+        guard let nextExpiry else { return false }
+        return Date() >= nextExpiry
     }
 
     /// The backend for a new request, leaving out those already `tried`; nil when none may take it.

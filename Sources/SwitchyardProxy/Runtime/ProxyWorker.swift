@@ -30,10 +30,16 @@ final class ProxyWorker: @unchecked Sendable {
     func balancer(for pool: String) -> PoolBalancer? {
         if shared.box.generation != config.generation { refresh() }
         guard let balancer = balancers[pool] else { return nil }
-        let now = Date()
-        let healthVersion = shared.health.version
-        if balancer.needsRebuild(healthVersion: healthVersion, now: now) { balancer.rebuild(health: shared.health.view, now: now) }
+        refreshHealth(of: balancer)
         return balancer
+    }
+
+    /// Brings `balancer`'s candidates up to date with the health view.
+    @inline(__always)
+    func refreshHealth(of balancer: PoolBalancer) {
+        if balancer.needsRebuild(healthVersion: shared.health.version) {
+            balancer.rebuild(health: shared.health.view, now: Date())
+        }
     }
 
     /// Takes the box's snapshot: new balancers, slots kept for unchanged backends, drains for the rest.

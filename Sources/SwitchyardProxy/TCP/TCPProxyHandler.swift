@@ -199,14 +199,14 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
     private func finish(failed: Bool) {
         guard !finished, let balancer else { return }
         finished = true
-        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        let nanoseconds = (NIODeadline.now() - started).nanoseconds
         let status: Int? = failed ? nil : 200
-        balancer.counters.requestFinished(status: status, seconds: seconds)
-        listenerCounters.requestFinished(status: status, seconds: seconds)
+        balancer.counters.requestFinished(status: status, nanoseconds: nanoseconds)
+        listenerCounters.requestFinished(status: status, nanoseconds: nanoseconds)
         if let slot {
             slot.inFlight -= 1
             slot.closed(self)
-            slot.counters.requestFinished(status: status, seconds: seconds)
+            slot.counters.requestFinished(status: status, nanoseconds: nanoseconds)
         }
     }
 }
