@@ -110,12 +110,19 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         self.clientKey = clientKey
     }
 
-    var clientIsWritable: Bool { context.channel.isWritable }
+    /// Tracked from writability events (asking the channel costs more on the request path).
+    private(set) var clientIsWritable = true
+    /// Written to the client since the last flush.
+    private var clientNeedsFlush = false
+    /// Between a client read and the end of its batch (`channelReadComplete` flushes both sides).
+    private var inClientReadBatch = false
+    private var allocator = ByteBufferAllocator()
 
     // MARK: Client side
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -140,6 +147,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        inClientReadBatch = true
         let buffer = unwrapInboundIn(data)
         if exchange != nil, exchange?.requestBody.isComplete == false {
             forwardRequestBody(buffer)
@@ -160,12 +168,27 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inClientReadBatch = false
         exchange?.upstream?.flush()
+        flushClient()
+    }
+
+    /// Writes to the client without flushing; the flush comes at the end of the read batch.
+    @inline(__always)
+    private func writeToClient(_ buffer: ByteBuffer) {
+        clientNeedsFlush = true
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func flushClient() {
+        guard clientNeedsFlush else { return }
+        clientNeedsFlush = false
         context.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.upstream?.resumeReads() }
+        clientIsWritable = context.channel.isWritable
+        if clientIsWritable { exchange?.upstream?.resumeReads() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -255,7 +278,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         }
         listenerCounters.requestStarted()
         balancer.counters.requestStarted()
-        let forwardHead = HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", allocator: context.channel.allocator)
+        let forwardHead = HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", allocator: allocator)
         var rest = buffer
         rest.moveReaderIndex(forwardBy: head.length)
         received = nil
@@ -331,7 +354,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             exchange.bufferedBody = nil
             exchange.bodySent = true
         }
-        upstream.flush()
+        // Inside the client's read batch, its end flushes; otherwise (a connect or a retry) flush now.
+        if !inClientReadBatch { upstream.flush() }
         let bodyComplete = exchange.requestBody.isComplete
         let responseTimeout = TimeAmount.milliseconds(Int64(exchange.balancer.pool.spec.timeouts.responseMs))
         if bodyComplete { arm(.response, after: responseTimeout, now: pooled ? exchange.started : nil) }
@@ -410,7 +434,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
                 return
             case .complete(let response) where response.isInterim:
                 // 100 Continue and friends go to the client as they are; the final response follows.
-                context.write(wrapOutboundOut(head.readSlice(length: response.length)!), promise: nil)
+                writeToClient(head.readSlice(length: response.length)!)
                 if head.readableBytes == 0 {
                     exchange!.responseHeadBuffer = nil
                     return
@@ -435,8 +459,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         }
         let connection: StaticString? =
             mustCloseClient ? "close" : (exchange!.head.isHTTP11 ? nil : "keep-alive")
-        if let rewritten = HeadWriter.response(response, from: buffer, connection: connection, allocator: context.channel.allocator) {
-            context.write(wrapOutboundOut(rewritten), promise: nil)
+        if let rewritten = HeadWriter.response(response, from: buffer, connection: connection, allocator: allocator) {
+            writeToClient(rewritten)
             var body = buffer
             body.moveReaderIndex(forwardBy: response.length)
             forwardResponseBody(body)
@@ -453,11 +477,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             return
         }
         if bodyBytes == body.readableBytes {
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            writeToClient(buffer)
         } else {
             exchange!.upstreamOutOfStep = true
             var buffer = buffer
-            context.write(wrapOutboundOut(buffer.readSlice(length: response.length + bodyBytes)!), promise: nil)
+            writeToClient(buffer.readSlice(length: response.length + bodyBytes)!)
         }
         if exchange!.responseBody.isComplete { finishExchange() }
     }
@@ -478,7 +502,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             return
         }
         if bodyBytes < buffer.readableBytes { exchange!.upstreamOutOfStep = true }
-        if bodyBytes > 0 { context.write(wrapOutboundOut(buffer.readSlice(length: bodyBytes)!), promise: nil) }
+        if bodyBytes > 0 { writeToClient(buffer.readSlice(length: bodyBytes)!) }
         if exchange!.responseBody.isComplete { finishExchange() }
     }
 
@@ -493,7 +517,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     func upstreamReadComplete() {
-        context.flush()
+        flushClient()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -569,7 +593,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         finishCounters(status: status)
         let keepAlive = exchange.head.keepAlive && exchange.requestBody.isComplete
         self.exchange = nil
-        let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: context.channel.allocator)
+        let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             processReceived()
@@ -595,6 +619,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             {
                 slot.checkin(upstream, now: now)
             } else {
+                // Closing ends the backend's read batch early: its end will not flush the client.
+                flushClient()
                 upstream.close()
             }
         }
@@ -605,8 +631,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         if closeClient {
             closeAfter(nil)
         } else {
-            // The backend connection no longer reports its read batch to us: flush here.
-            context.flush()
+            // The flush comes at the end of the read batch (the backend's, or the client's).
             processReceived(now: now)
         }
     }
@@ -634,7 +659,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     private func respondAndClose(status: Int, detail: String) {
-        closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, allocator: context.channel.allocator))
+        closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, allocator: allocator))
     }
 
     /// Writes `last` (if any), flushes, then closes once it is sent.
@@ -642,7 +667,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         closing = true
         disarm()
         let context = self.context!
-        context.writeAndFlush(wrapOutboundOut(last ?? context.channel.allocator.buffer(capacity: 0)))
+        context.writeAndFlush(wrapOutboundOut(last ?? self.allocator.buffer(capacity: 0)))
             .assumeIsolated()
             .whenComplete { _ in context.close(promise: nil) }
     }

@@ -32,8 +32,14 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
         self.slot = slot
     }
 
-    var isUsable: Bool { !closed && context?.channel.isActive == true }
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Tracked from events rather than asked of the channel: the request path reads these often.
+    var isUsable: Bool { !closed && context != nil }
+    private(set) var isWritable = true
+    /// Written to since the last flush.
+    private var needsFlush = false
+    /// The owner of the last read batch: it flushes its client at the batch's end even if the
+    /// exchange finished (and the owner let go) within the batch.
+    private var batchOwner: (any UpstreamOwner)?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -46,10 +52,13 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
             close()
             return
         }
+        batchOwner = owner
         owner.upstreamRead(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        let owner = batchOwner ?? self.owner
+        batchOwner = nil
         owner?.upstreamReadComplete()
     }
 
@@ -69,7 +78,8 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        owner?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        owner?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -88,10 +98,14 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
     }
 
     func write(_ buffer: ByteBuffer) {
+        needsFlush = true
         context?.write(NIOAny(buffer), promise: nil)
     }
 
+    /// Flushes what was written since the last flush (nothing to do costs nothing).
     func flush() {
+        guard needsFlush else { return }
+        needsFlush = false
         context?.flush()
     }
 
@@ -110,6 +124,7 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
 
     private func finish() {
         closed = true
+        batchOwner = nil
         slot.closed(self)
         let owner = self.owner
         self.owner = nil
