@@ -174,4 +174,50 @@ struct ProxyResilienceTests {
             #expect(bigReply.count == large.count + "echo:".count + ":bye".count)
         }
     }
+
+    @Test("drain_timeout_ms: a request still running when the drain time is up is cut, and answered, not left hanging")
+    func drainTimeoutCuts() async throws {
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await server.proxy(pool: "web", settings: ["drain_timeout_ms": 300], backends: [("a", backend.port)])
+            let started = ContinuousClock.now
+            async let slow = TestServer.through(port, "/sleep/5000")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await server.patch("/v1/pools/web/backends/a?wait=applied", ["admin_state": "draining"]).status == 200)
+            let answer = try await slow
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect([502, 503].contains(answer.status), "\(answer.status) \(answer.text)")
+        }
+    }
+
+    @Test("fail static: with PostgreSQL unreachable the data plane keeps serving the last snapshot")
+    func failStatic() async throws {
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let forwarder = TCPForwarder(to: database.host, port: database.port)
+        try await forwarder.start()
+        var viaForwarder = database
+        viaForwarder.host = "127.0.0.1"
+        viaForwarder.port = forwarder.port
+        viaForwarder.connectionWaitTimeout = .seconds(1)
+        let server = try await TestServer.start(storeConfiguration: viaForwarder)
+        let port = try await server.proxy(pool: "web", backends: [("a", backend.port)])
+        #expect(try await TestServer.through(port).status == 200)
+
+        try await forwarder.cut()
+        for _ in 0..<50 { #expect(try await TestServer.through(port).status == 200) }
+        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<50 { #expect(try await TestServer.through(port).status == 200) }
+        // The control side: cutting live connections can leave a postgres-nio query waiting (see
+        // docs/operations.md); readyz then hangs instead of answering 503.
+        await withKnownIssue("a query on a connection cut under postgres-nio may hang", isIntermittent: true) {
+            try await server.waitUntil("readyz degraded", timeout: .seconds(5)) {
+                try await server.get("/readyz", token: nil).status == 503
+            }
+        }
+        try await server.stop()
+    }
 }
