@@ -218,6 +218,9 @@ struct ProxyResilienceTests {
                 try await server.get("/readyz", token: nil).status == 503
             }
         }
+        // PostgreSQL back before shutting down, so that shutdown does not wait on it.
+        try await forwarder.start()
         try await server.stop()
+        try await forwarder.cut()
     }
 }

@@ -128,6 +128,9 @@ struct ProxyRoutingTests {
             let bad = try await server.post("/v1/pools?wait=applied&timeout_ms=0", ["name": "other"])
             #expect(bad.status == 400)
             #expect(bad.errorFields == ["timeout_ms"])
+            let alone = try await server.post("/v1/pools?timeout_ms=60001&wait=soon", ["name": "other"])
+            #expect(alone.status == 400)
+            #expect(alone.errorFields == ["wait", "timeout_ms"])
         }
     }
 }

@@ -23,17 +23,24 @@ struct WaitAppliedMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         guard let query = request.path.flatMap(URLComponents.init(string:))?.queryItems,
-            let wait = query.last(where: { $0.name == "wait" })?.value, wait == "applied"
+            query.contains(where: { $0.name == "wait" || $0.name == "timeout_ms" })
         else {
             return try await next(request, body, metadata)
         }
+        // Both are checked whether or not the other is given (and before If-Match: 400 before 412).
+        var errors: [FieldError] = []
+        let wait = query.last(where: { $0.name == "wait" })?.value
+        if let wait, wait != "applied" { errors.append(FieldError(field: "wait", message: "must be applied")) }
         var timeoutMs = Self.defaultTimeoutMs
         if let text = query.last(where: { $0.name == "timeout_ms" })?.value {
-            guard let value = Int(text), (1...Self.maximumTimeoutMs).contains(value) else {
-                throw APIError.invalid("timeout_ms", "must be an integer from 1 to \(Self.maximumTimeoutMs)")
+            if let value = Int(text), (1...Self.maximumTimeoutMs).contains(value) {
+                timeoutMs = value
+            } else {
+                errors.append(FieldError(field: "timeout_ms", message: "must be an integer from 1 to \(Self.maximumTimeoutMs)"))
             }
-            timeoutMs = value
         }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+        guard wait != nil else { return try await next(request, body, metadata) }
         var (response, responseBody) = try await next(request, body, metadata)
         guard (200..<300).contains(response.status.code),
             let generation = response.headerFields[.switchyardGeneration].flatMap(Int64.init)
