@@ -52,7 +52,8 @@ struct Serve: AsyncParsableCommand {
     var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
 
     @Option(help: "Event loops (threads) of the data plane (env SWITCHYARD_PROXY_THREADS); default: one per core.")
-    var proxyThreads: Int = ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
+    var proxyThreads: Int =
+        ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
         ?? ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {

@@ -31,6 +31,9 @@ struct ProxyHardeningTests {
             }
             #expect(backend.requests == 0)
             #expect(try await TestServer.through(port).status == 200)
+            let metrics = try await server.get("/metrics", token: nil).text
+            #expect(metrics.contains("switchyard_listener_requests_in_flight{listener=\"web-listener\"} 0"))
+            #expect(metrics.contains("switchyard_pool_requests_in_flight{pool=\"web\"} 0"))
         }
     }
 

@@ -6,8 +6,8 @@ struct ProxyResilienceTests {
     /// Fast probes so that health moves within a test's patience.
     static var fastChecks: [String: Any] {
         [
-        "health_check": ["type": "http", "path": "/", "interval_ms": 100, "timeout_ms": 1000, "rise": 2, "fall": 1],
-        "passive": ["max_failures": 1, "eject_ms": 60_000],
+            "health_check": ["type": "http", "path": "/", "interval_ms": 100, "timeout_ms": 1000, "rise": 2, "fall": 1],
+            "passive": ["max_failures": 1, "eject_ms": 60_000],
         ]
     }
 

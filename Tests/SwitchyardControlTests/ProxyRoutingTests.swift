@@ -113,6 +113,12 @@ struct ProxyRoutingTests {
             #expect(timedOut.status == 504)
             #expect(ContinuousClock.now - started < .seconds(2))
             #expect(try await TestServer.through(port, "/").status == 200)
+            // Every exchange was accounted for exactly once: nothing is left in flight.
+            let metrics = try await server.get("/metrics", token: nil).text
+            #expect(metrics.contains("switchyard_listener_requests_in_flight{listener=\"web-listener\"} 0"))
+            #expect(metrics.contains("switchyard_pool_requests_in_flight{pool=\"web\"} 0"))
+            #expect(metrics.contains("switchyard_backend_requests_in_flight{pool=\"web\",backend=\"slow\"} 0"))
+            #expect(metrics.contains("switchyard_listener_responses_total{listener=\"web-listener\",class=\"5xx\"} 3"))
         }
     }
 

@@ -24,7 +24,9 @@ import Testing
         }
     }
 
-    @Test("malformed chunk framing is refused", arguments: ["zz\r\n", "5\r\nhelloXX", "\r\n", "5\nhello\r\n", "FFFFFFFFFFFFFFFFFF\r\n", "0\r\nbad\ntrailer"])
+    @Test(
+        "malformed chunk framing is refused",
+        arguments: ["zz\r\n", "5\r\nhelloXX", "\r\n", "5\nhello\r\n", "FFFFFFFFFFFFFFFFFF\r\n", "0\r\nbad\ntrailer"])
     func malformed(body: String) {
         #expect(throws: ChunkedBodyScanner.Malformed.self) { _ = try scan([body]) }
     }

@@ -55,7 +55,10 @@ extension APIHandler {
             current in
             do { return try draft.resolved(over: current) } catch { throw APIError.rejected(error) }
         }
-        return .ok(.init(headers: .init(eTag: Self.etag(record!.version), switchyardGeneration: generation), body: .json(.init(record!, observed: observed.backendView()))))
+        return .ok(
+            .init(
+                headers: .init(eTag: Self.etag(record!.version), switchyardGeneration: generation),
+                body: .json(.init(record!, observed: observed.backendView()))))
     }
 
     func deleteBackend(_ input: Operations.DeleteBackend.Input) async throws -> Operations.DeleteBackend.Output {

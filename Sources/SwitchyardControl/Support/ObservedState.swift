@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import SwitchyardCore
 import SwitchyardStore
+import Synchronization
 
 /// What the API shows beside stored configuration: this instance's data plane (health, connections,
 /// metrics) and what every instance reported with its last heartbeat. The heartbeat refreshes the

@@ -135,12 +135,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         listenerCounters.connectionClosed()
         closing = true
         timer?.cancel()
-        if let exchange {
+        if exchange != nil {
             // The client left mid-exchange: the backend connection is in an unknown state.
-            exchange.upstream?.owner = nil
-            exchange.upstream?.close()
+            abandonUpstream()
             finishCounters(status: nil)
-            self.exchange = nil
+            exchange = nil
         }
         context.fireChannelInactive()
     }
@@ -367,12 +366,17 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         do {
             bodyBytes = try exchange!.requestBody.consume(buffer)
         } catch {
-            if exchange?.responseBytesSeen == false {
-                abandonUpstream()
-                finishCounters(status: 400)
-                respondAndClose(status: 400, detail: error.reason)
-            } else {
+            // A malformed chunked request body: the stream is out of step; answer 400 if nothing
+            // was answered yet, and close either way.
+            let answered = exchange?.responseBytesSeen == true
+            abandonUpstream()
+            finishCounters(status: answered ? nil : 400)
+            exchange = nil
+            if answered {
+                closing = true
                 context.close(promise: nil)
+            } else {
+                respondAndClose(status: 400, detail: error.reason)
             }
             return
         }
@@ -584,8 +588,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     private func failExchange(status: Int, detail: String) {
         guard let exchange else { return }
         if exchange.responseBytesSeen {
+            // Part of the response went out: an error cannot replace it; the client sees the cut.
             abandonUpstream()
             finishCounters(status: nil)
+            self.exchange = nil
+            closing = true
             context.close(promise: nil)
             return
         }

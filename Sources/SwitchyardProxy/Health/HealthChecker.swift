@@ -1,8 +1,8 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// Runs the active probes of every backend whose pool has a health check: one repeating task per
 /// backend on an event loop, never overlapping itself, feeding `HealthRegistry`. Reconciled with each

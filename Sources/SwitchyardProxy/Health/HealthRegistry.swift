@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// The health of every backend as this instance sees it: one `BackendHealthTracker` per backend, fed by
 /// active probes and by request outcomes on every event loop. Event loops read an immutable

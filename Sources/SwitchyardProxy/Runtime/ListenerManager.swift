@@ -1,8 +1,8 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// Binds and unbinds the listening sockets as the snapshot changes. A listener whose socket cannot be
 /// bound (port taken, address not local) is reported in its state and tried again on the next

@@ -94,7 +94,12 @@ struct TestServer: Sendable {
         let resumed = NIOLockedValueBox(false)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeOnce: @Sendable () -> Void = {
-                if resumed.withLockedValue({ done in defer { done = true }; return !done }) { continuation.resume() }
+                if resumed.withLockedValue({ done in
+                    defer { done = true }
+                    return !done
+                }) {
+                    continuation.resume()
+                }
             }
             Task {
                 _ = await finished.result
