@@ -309,7 +309,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             exchange.balancer = current
         }
         guard let index = exchange.balancer.pick(clientKey: clientKey, excluding: exchange.tried) else {
-            failExchange(status: 503, detail: "no healthy backend in pool \(exchange.balancer.pool.name)")
+            if exchange.tried.isEmpty {
+                failExchange(status: 503, detail: "no healthy backend in pool \(exchange.balancer.pool.name)")
+            } else {
+                failExchange(status: 502, detail: "every backend tried failed (\(exchange.tried.count))")
+            }
             return
         }
         exchange.backend = index
