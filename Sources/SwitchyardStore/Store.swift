@@ -93,13 +93,31 @@ public final class Store: Service, Sendable {
         }
     }
 
-    /// Whether PostgreSQL answers within `timeout`.
-    public func isReachable() async -> Bool {
-        do {
-            try await withConnection { connection in try await connection.query("SELECT 1", logger: self.logger) }
-            return true
-        } catch {
-            return false
+    /// Whether PostgreSQL answers `SELECT 1` within `deadline`. The answer is bounded even when a
+    /// query waits on a connection that was cut under postgres-nio (it then goes on alone).
+    public func isReachable(within deadline: Duration = .seconds(3)) async -> Bool {
+        let answered = Mutex(false)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer: @Sendable (Bool) -> Void = { reachable in
+                let first = answered.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: reachable) }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: deadline)
+                answer(false)
+            }
+            Task {
+                do {
+                    try await self.withConnection { connection in try await connection.query("SELECT 1", logger: self.logger) }
+                    answer(true)
+                } catch {
+                    answer(false)
+                }
+                timer.cancel()
+            }
         }
     }
 
