@@ -37,8 +37,15 @@ final class ProxyWorker: @unchecked Sendable {
     /// Brings `balancer`'s candidates up to date with the health view.
     @inline(__always)
     func refreshHealth(of balancer: PoolBalancer) {
-        if balancer.needsRebuild(healthVersion: shared.health.version) {
-            balancer.rebuild(health: shared.health.view, now: Date())
+        guard balancer.needsRebuild(healthVersion: shared.health.version) else { return }
+        let wasFailingOpen = balancer.isPanicking
+        balancer.rebuild(health: shared.health.view, now: Date())
+        if balancer.isPanicking != wasFailingOpen {
+            shared.logger.warning(
+                balancer.isPanicking
+                    ? "every enabled backend of the pool is unhealthy: trying them all (fail open)"
+                    : "the pool has healthy backends again",
+                metadata: ["pool": "\(balancer.pool.name)"])
         }
     }
 
