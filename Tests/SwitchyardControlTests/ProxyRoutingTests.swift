@@ -59,6 +59,11 @@ struct ProxyRoutingTests {
             let big = try await TestServer.through(port, "/big/3000000")
             #expect(big.body.count == 3_000_000)
             #expect(try await TestServer.through(port, "/chunked").text == "first second a")
+            let untilClose = try await TestServer.through(port, "/until-close")
+            #expect(untilClose.text == "a\n")
+            // The backend's close ended that response: it is counted as answered, not left in flight.
+            let metrics = try await server.get("/metrics", token: nil).text
+            #expect(metrics.contains("switchyard_backend_requests_in_flight{pool=\"web\",backend=\"a\"} 0"))
 
             let chunkedRequest = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"
             let pipelined = try await RawHTTP.exchange(

@@ -372,14 +372,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         } catch {
             // A malformed chunked request body: the stream is out of step; answer 400 if nothing
             // was answered yet, and close either way.
-            let answered = exchange?.responseBytesSeen == true
-            abandonUpstream()
-            finishCounters(status: answered ? nil : 400)
-            exchange = nil
-            if answered {
-                closing = true
-                context.close(promise: nil)
+            if exchange?.responseBytesSeen == true {
+                cutExchange()
             } else {
+                abandonUpstream()
+                finishCounters(status: 400)
+                exchange = nil
                 respondAndClose(status: 400, detail: error.reason)
             }
             return
@@ -517,11 +515,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     /// A malformed chunked response: the client's response is cut; both sides close.
     private func brokenResponse(_ slot: BackendSlot) {
         backendFailed(slot, reason: "malformed chunked response")
-        abandonUpstream()
-        finishCounters(status: nil)
-        exchange = nil
-        closing = true
-        context.close(promise: nil)
+        cutExchange()
     }
 
     func upstreamReadComplete() {
@@ -538,25 +532,21 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     func upstreamClosed() {
-        guard let exchange, let upstream = exchange.upstream else { return }
-        let slot = upstream.slot
-        exchange.upstream = nil
-        slot.inFlight -= 1
-        if exchange.response?.framing == .untilClose {
+        guard let exchange, exchange.upstream != nil else { return }
+        // The close is the end of a response delimited by it, and a failure in every other case.
+        let endsResponse = exchange.response?.framing == .untilClose
+        let status = endsResponse ? exchange.response?.status : nil
+        guard let slot = detachUpstream(status: status, nanoseconds: elapsed(since: exchange.started))?.slot else { return }
+        if endsResponse {
             finishExchange()
             return
         }
         if exchange.response != nil {
             // Cut in the middle of the body: all the client can learn is a closed connection.
-            slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange.started))
             backendFailed(slot, reason: "connection closed mid-response")
-            finishCounters(status: nil)
-            self.exchange = nil
-            context.flush()
-            context.close(promise: nil)
+            cutExchange()
             return
         }
-        slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange.started))
         // A pooled connection the backend had closed meanwhile is not the backend's failure.
         let stale = exchange.upstreamWasPooled && !exchange.responseBytesSeen
         if !stale { worker.shared.health.requestFailed(slot.key, reason: "connection closed before a response") }
@@ -593,11 +583,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         guard let exchange else { return }
         if exchange.responseBytesSeen {
             // Part of the response went out: an error cannot replace it; the client sees the cut.
-            abandonUpstream()
-            finishCounters(status: nil)
-            self.exchange = nil
-            closing = true
-            context.close(promise: nil)
+            cutExchange()
             return
         }
         abandonUpstream()
@@ -620,11 +606,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         let closeClient = mustCloseClient
         let now = NIODeadline.now()
         let nanoseconds = (now - exchange.started).nanoseconds
-        if let upstream = exchange.upstream {
+        if let upstream = detachUpstream(status: status, nanoseconds: nanoseconds) {
             let slot = upstream.slot
-            slot.inFlight -= 1
-            slot.counters.requestFinished(status: status, nanoseconds: nanoseconds)
-            upstream.owner = nil
             if exchange.response?.reusable == true && exchange.requestBody.isComplete && !exchange.upstreamOutOfStep && slot.accepting
                 && upstream.isUsable
             {
@@ -654,14 +637,32 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         listenerCounters.requestFinished(status: status, nanoseconds: nanoseconds)
     }
 
-    /// Lets go of the backend connection of the current exchange without reusing it.
-    private func abandonUpstream() {
-        guard let upstream = exchange?.upstream else { return }
-        exchange!.upstream = nil
+    /// Takes the backend connection off the current exchange; its slot and counters learn that the
+    /// request ended (with `status`, or nil: no response). The caller pools or closes it.
+    private func detachUpstream(status: Int?, nanoseconds: Int64) -> UpstreamConnection? {
+        guard let exchange, let upstream = exchange.upstream else { return nil }
+        exchange.upstream = nil
         upstream.owner = nil
         upstream.slot.inFlight -= 1
-        upstream.slot.counters.requestFinished(status: nil, nanoseconds: elapsed(since: exchange!.started))
-        upstream.close()
+        upstream.slot.counters.requestFinished(status: status, nanoseconds: nanoseconds)
+        return upstream
+    }
+
+    /// Lets go of the backend connection of the current exchange without reusing it.
+    private func abandonUpstream() {
+        guard let exchange else { return }
+        detachUpstream(status: nil, nanoseconds: elapsed(since: exchange.started))?.close()
+    }
+
+    /// Ends the current exchange after part of its response went out: the client can only be told
+    /// by a closed connection (what was written goes first).
+    private func cutExchange() {
+        abandonUpstream()
+        finishCounters(status: nil)
+        exchange = nil
+        closing = true
+        context.flush()
+        context.close(promise: nil)
     }
 
     private func backendFailed(_ slot: BackendSlot, reason: String) {

@@ -7,7 +7,7 @@ import NIOPosix
 /// A small HTTP backend for proxy tests, on a port the kernel picks. Every answer names the backend
 /// (body and `X-Backend`) and reports the forwarding headers it saw. Paths: `/status/N` answers N,
 /// `/sleep/MS` answers after MS milliseconds, `/echo` returns the request body, `/big/N` sends N bytes,
-/// `/chunked` answers chunked; anything else 200. `requests` counts traffic, not health probes.
+/// `/chunked` answers chunked, `/until-close` ends its body by closing; anything else 200. `requests` counts traffic, not health probes.
 /// `stop()` kills it: listener and open connections.
 final class TestBackend: Sendable {
     let name: String
@@ -84,12 +84,14 @@ final class TestBackend: Sendable {
             var delay: Int64 = 0
             var payload = ByteBuffer(string: "\(name)\n")
             var chunked = false
+            var untilClose = false
             switch parts.first {
             case "status": status = HTTPResponseStatus(statusCode: Int(parts[1]) ?? 500)
             case "sleep": delay = Int64(parts[1]) ?? 0
             case "echo": payload = body
             case "big": payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: Int(parts[1]) ?? 0)
             case "chunked": chunked = true
+            case "until-close": untilClose = true
             default: break
             }
             var headers = HTTPHeaders()
@@ -100,11 +102,12 @@ final class TestBackend: Sendable {
             headers.add(name: "X-Seen-Hop", value: head.headers["Keep-Alive"].joined() + head.headers["X-Hop"].joined())
             if chunked {
                 headers.add(name: "Transfer-Encoding", value: "chunked")
-            } else {
+            } else if !untilClose {
                 headers.add(name: "Content-Length", value: "\(payload.readableBytes)")
             }
-            let keepAlive = head.isKeepAlive
-            let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
+            // An HTTP/1.0 response without a length: its body ends when the connection closes.
+            let keepAlive = head.isKeepAlive && !untilClose
+            let response = HTTPResponseHead(version: untilClose ? .http1_0 : head.version, status: status, headers: headers)
             let write: @Sendable () -> Void
             let bound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
             let payloadCopy = payload
