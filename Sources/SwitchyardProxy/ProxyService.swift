@@ -85,23 +85,18 @@ public final class ProxyService: Service, DataPlane {
         out += "# HELP switchyard_backend_up Whether this instance sends new requests to the backend (health only).\n"
         out += "# TYPE switchyard_backend_up gauge\n"
         for (key, report) in health.reports().sorted(by: { $0.key < $1.key }) {
-            out += "switchyard_backend_up{\(Self.labels(key))} \(report.status == .unhealthy ? 0 : 1)\n"
+            out += "switchyard_backend_up{\(ProxyMetrics.backendLabels(key))} \(report.status == .unhealthy ? 0 : 1)\n"
         }
         out += "# HELP switchyard_backend_health_transitions_total Health state changes by new state.\n"
         out += "# TYPE switchyard_backend_health_transitions_total counter\n"
         for (key, count) in health.transitionCounts().sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "|")
-            out += "switchyard_backend_health_transitions_total{\(Self.labels(String(parts[0]))),to=\"\(parts[1])\"} \(count)\n"
+            out += "switchyard_backend_health_transitions_total{\(ProxyMetrics.backendLabels(String(parts[0]))),to=\"\(parts[1])\"} \(count)\n"
         }
         out += "# HELP switchyard_listener_bound Whether the listener's socket is bound on this instance.\n"
         out += "# TYPE switchyard_listener_bound gauge\n"
         for (name, state) in listenerStates().sorted(by: { $0.key < $1.key }) {
             out += "switchyard_listener_bound{listener=\"\(name)\"} \(state.bound ? 1 : 0)\n"
         }
-    }
-
-    private static func labels(_ key: String) -> String {
-        let parts = key.split(separator: "/", maxSplits: 1)
-        return "pool=\"\(parts[0])\",backend=\"\(parts.count > 1 ? parts[1] : "")\""
     }
 }

@@ -44,14 +44,17 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
+    /// `pool="…",backend="…"` for a "pool/backend" key.
+    static func backendLabels(_ key: String) -> String {
+        let parts = key.split(separator: "/", maxSplits: 1)
+        return "pool=\"\(parts[0])\",backend=\"\(parts.count > 1 ? parts[1] : "")\""
+    }
+
     /// The counters in Prometheus text format.
     public func render(into out: inout String) {
         let (listeners, pools, backends) = registry.withLock { ($0.listeners, $0.pools, $0.backends) }
         func labels(_ kind: String, _ name: String) -> String {
-            if kind == "backend", let slash = name.firstIndex(of: "/") {
-                return "pool=\"\(name[..<slash])\",backend=\"\(name[name.index(after: slash)...])\""
-            }
-            return "\(kind)=\"\(name)\""
+            kind == "backend" ? Self.backendLabels(name) : "\(kind)=\"\(name)\""
         }
         for (kind, entries) in [("listener", listeners), ("pool", pools), ("backend", backends)] {
             let sorted = entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value.snapshot) }
