@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardStore
+import Synchronization
 
 /// The control plane as one `Service`: migrates the store, creates the bootstrap admin token when there is
 /// none, then serves the API and heartbeats until shutdown. Run it beside the `Store` in a `ServiceGroup`.
@@ -70,10 +71,15 @@ public struct ControlService: Service {
             interval: configuration.heartbeatInterval, logger: logger)
         let applier = SnapshotApplier(
             box: snapshot, store: store, instanceID: instanceID, metrics: metrics, dataPlane: dataPlane, logger: logger)
-        let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { document, generation in
-            // Token changes bump the generation too: forget verified tokens on every change.
-            tokenCache.invalidateAll()
-            await applier.apply(document, generation: generation)
+        let tokenGeneration = Mutex<Int64?>(nil)
+        let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { stored in
+            // A token created or revoked on any instance: forget the verified ones.
+            let tokensChanged = tokenGeneration.withLock { seen in
+                defer { seen = stored.tokenGeneration }
+                return seen != stored.tokenGeneration
+            }
+            if tokensChanged { tokenCache.invalidateAll() }
+            await applier.apply(stored.document, generation: stored.generation)
         }
         // The feed waits for a PostgreSQL connection as long as it takes; shutting down must not wait for
         // it (while PostgreSQL is down that could be forever), so it runs beside the group and is cancelled.

@@ -5,16 +5,17 @@ import SwitchyardCore
 
 /// Follows the stored configuration: LISTENs for the NOTIFY every write sends, polls as a fallback
 /// (a notification can be lost while reconnecting), and reloads after every reconnect. Hands each new
-/// generation's whole configuration to `onChange`, in order, never the same generation twice.
+/// generation's whole configuration to `onChange`, in order, never the same generation twice. A burst
+/// of notifications gives one reload, not one per write.
 public struct ConfigChangeFeed: Service {
     let store: Store
     let pollInterval: Duration
     let logger: Logger
-    let onChange: @Sendable (ConfigDocument, Int64) async -> Void
+    let onChange: @Sendable (StoredConfiguration) async -> Void
 
     public init(
         store: Store, pollInterval: Duration = .seconds(5), logger: Logger,
-        onChange: @escaping @Sendable (ConfigDocument, Int64) async -> Void
+        onChange: @escaping @Sendable (StoredConfiguration) async -> Void
     ) {
         self.store = store
         self.pollInterval = pollInterval
@@ -30,12 +31,19 @@ public struct ConfigChangeFeed: Service {
                     try await store.client.withConnection { connection in
                         try await connection.listen(on: Store.changeChannel) { notifications in
                             try await loader.refresh()
+                            // Notifications only mark the configuration stale; one reload at a time follows,
+                            // and whatever arrived during it gives one more.
+                            let (stale, markStale) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
                             try await withThrowingTaskGroup(of: Void.self) { group in
-                                group.addTask { for try await _ in notifications { try await loader.refresh() } }
+                                group.addTask {
+                                    defer { markStale.finish() }
+                                    for try await _ in notifications { markStale.yield() }
+                                }
+                                group.addTask { for await _ in stale { try await loader.refresh() } }
                                 group.addTask {
                                     while true {
                                         try await Task.sleep(for: pollInterval)
-                                        try await loader.refresh()
+                                        markStale.yield()
                                     }
                                 }
                                 try await group.next()
@@ -59,18 +67,18 @@ public struct ConfigChangeFeed: Service {
 /// Loads the configuration when its generation moved, one load at a time.
 private actor GenerationLoader {
     let store: Store
-    let onChange: @Sendable (ConfigDocument, Int64) async -> Void
+    let onChange: @Sendable (StoredConfiguration) async -> Void
     var lastGeneration: Int64 = -1
 
-    init(store: Store, onChange: @escaping @Sendable (ConfigDocument, Int64) async -> Void) {
+    init(store: Store, onChange: @escaping @Sendable (StoredConfiguration) async -> Void) {
         self.store = store
         self.onChange = onChange
     }
 
     func refresh() async throws {
-        let (document, generation) = try await store.document()
-        guard generation != lastGeneration else { return }
-        lastGeneration = generation
-        await onChange(document, generation)
+        let stored = try await store.document()
+        guard stored.generation != lastGeneration else { return }
+        lastGeneration = stored.generation
+        await onChange(stored)
     }
 }

@@ -30,16 +30,17 @@ extension Store {
     }
 
     /// The whole configuration and its generation, read from one snapshot.
-    public func document() async throws -> (document: ConfigDocument, generation: Int64) {
+    public func document() async throws -> StoredConfiguration {
         try await withTransaction { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-            var generation: Int64 = 0
-            for try await value in try await connection.query("SELECT generation FROM config_state", logger: self.logger)
-                .decode(Int64.self)
+            var (generation, tokenGeneration): (Int64, Int64) = (0, 0)
+            for try await value in try await connection.query("SELECT generation, token_generation FROM config_state", logger: self.logger)
+                .decode((Int64, Int64).self)
             {
-                generation = value
+                (generation, tokenGeneration) = value
             }
-            return (try await StoreQueries.document(on: connection, logger: self.logger), generation)
+            let document = try await StoreQueries.document(on: connection, logger: self.logger)
+            return StoredConfiguration(document: document, generation: generation, tokenGeneration: tokenGeneration)
         }
     }
 

@@ -60,6 +60,7 @@ extension WriteTransaction {
         var created = Date()
         for try await value in rows.decode(Date.self) { created = value }
         let record = TokenRecord(name: name, scopes: scopes, createdAt: created, createdBy: context.actor)
+        try await tokensChanged()
         try await audit(action: .create, kind: .token, resource: name, before: nil, after: ResourceJSON.encode(TokenAuditView(record)))
         return record
     }
@@ -73,6 +74,7 @@ extension WriteTransaction {
             deleted = TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy)
         }
         if let deleted {
+            try await tokensChanged()
             try await audit(action: .delete, kind: .token, resource: name, before: ResourceJSON.encode(TokenAuditView(deleted)), after: nil)
         }
         return deleted
@@ -84,7 +86,15 @@ extension WriteTransaction {
         return 0
     }
 
+    /// Tells every instance to forget the tokens it verified (see `StoredConfiguration.tokenGeneration`).
+    private func tokensChanged() async throws {
+        let generation = try await generation()
+        try await run("UPDATE config_state SET token_generation = \(generation)")
+    }
+
     func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
+        // Instances starting together: one at a time decides.
+        _ = try await generation()
         let rows = try await connection.query("SELECT count(*) FROM tokens", logger: logger)
         var count: Int64 = 0
         for try await value in rows.decode(Int64.self) { count = value }

@@ -130,24 +130,32 @@ public final class Store: Service, Sendable {
         }
     }
 
-    /// One write: bumps the generation (which also serialises writers), runs `body`, NOTIFYs, commits.
-    /// Returns `body`'s value and the new generation.
+    /// One write: runs `body` in a transaction whose changes all carry one new generation, NOTIFYs,
+    /// commits. Returns `body`'s value and the generation. See `WriteTransaction` for the lock order;
+    /// a write PostgreSQL aborts as a deadlock or serialisation failure runs again (at most 3 times).
     public func write<T: Sendable>(
         _ context: WriteContext, _ body: @escaping @Sendable (WriteTransaction) async throws -> T
     ) async throws -> (value: T, generation: Int64) {
-        try await withTransaction { connection in
-            var generation: Int64 = 0
-            // Bump and NOTIFY in one round trip: the notification is delivered only if this commits.
-            let rows = try await connection.query(
-                """
-                WITH bumped AS (UPDATE config_state SET generation = generation + 1 RETURNING generation)
-                SELECT generation, pg_notify(\(Store.changeChannel), generation::text)::text FROM bumped
-                """, logger: self.logger)
-            for try await (value, _) in rows.decode((Int64, String).self) { generation = value }
-            let transaction = WriteTransaction(connection: connection, generation: generation, context: context, logger: self.logger)
-            let value = try await body(transaction)
-            return (value, generation)
+        var attempt = 1
+        while true {
+            do {
+                return try await withTransaction { connection in
+                    let transaction = WriteTransaction(connection: connection, context: context, logger: self.logger)
+                    let value = try await body(transaction)
+                    // Every write moves the generation, even one whose body changed no row.
+                    return (value, try await transaction.generation())
+                }
+            } catch let error as PSQLError where attempt < 3 && Self.isRetryable(error) {
+                attempt += 1
+                logger.debug("write retried", metadata: ["error": "\(String(reflecting: error))"])
+            }
         }
+    }
+
+    /// 40P01 deadlock detected, 40001 serialization failure: nothing was written, run it again.
+    private static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
     }
 }
 

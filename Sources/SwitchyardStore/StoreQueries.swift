@@ -9,6 +9,11 @@ enum StoreQueries {
         try await pools(query: try poolSelect(where: "p.name = $1", binds: [name]), on: connection, logger: logger).first
     }
 
+    /// Reads a pool and locks its row (`lock` is a locking clause such as `FOR UPDATE OF p`).
+    static func pool(_ name: String, locking lock: String, on connection: PostgresConnection, logger: Logger) async throws -> PoolRecord? {
+        try await pools(query: try poolSelect(where: "p.name = $1 \(lock)", binds: [name]), on: connection, logger: logger).first
+    }
+
     static func pools(after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [PoolRecord] {
         try await pools(
             query: try poolSelect(where: "($1::text IS NULL OR p.name > $1) ORDER BY p.name LIMIT $2", binds: [cursor, limit]),

@@ -2,19 +2,80 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import Synchronization
 
 /// The inside of one write: reads see the transaction, changes are applied with their audit rows,
 /// all stamped with this write's generation.
-public struct WriteTransaction: Sendable {
+///
+/// Locks, always in this order so that writers never deadlock: first the pool rows the write depends
+/// on (`pool(_:locking:)`, `lockAllPools()`), then the generation. The generation row serialises all
+/// writers, so it is taken as late as possible: by the first change (in the same statement) or by
+/// `generation()`; a write that must read the latest state of everything calls `generation()` first.
+public final class WriteTransaction: Sendable {
     let connection: PostgresConnection
-    public let generation: Int64
     public let context: WriteContext
     let logger: Logger
+    /// This write's generation, once taken.
+    private let taken = Mutex<Int64?>(nil)
+
+    init(connection: PostgresConnection, context: WriteContext, logger: Logger) {
+        self.connection = connection
+        self.context = context
+        self.logger = logger
+    }
+
+    /// How a write holds a pool row until it commits.
+    public enum PoolLock: String, Sendable {
+        /// Adding rows that refer to the pool: it must not be deleted meanwhile (what a foreign key takes).
+        case share = "FOR KEY SHARE OF p"
+        /// Changing the pool's backends: one such write per pool at a time.
+        case backends = "FOR NO KEY UPDATE OF p"
+        /// Changing or deleting the pool itself.
+        case pool = "FOR UPDATE OF p"
+    }
+
+    /// This write's generation. The first call bumps it (taking the lock every writer queues on, held
+    /// until COMMIT) and NOTIFYs the change feed, which hears of it only if the write commits.
+    public func generation() async throws -> Int64 {
+        if let generation = taken.withLock({ $0 }) { return generation }
+        let rows = try await query(
+            """
+            WITH bumped AS (UPDATE config_state SET generation = generation + 1 RETURNING generation)
+            SELECT generation, pg_notify(\(Store.changeChannel), generation::text)::text FROM bumped
+            """)
+        var generation: Int64 = 0
+        for try await (value, _) in rows.decode((Int64, String).self) { generation = value }
+        taken.withLock { $0 = generation }
+        return generation
+    }
+
+    /// The generation if a change or `generation()` took it already.
+    var generationIfTaken: Int64? { taken.withLock { $0 } }
 
     // MARK: Reads inside the transaction
 
     public func pool(_ name: String) async throws -> PoolRecord? {
         try await StoreQueries.pool(name, on: connection, logger: logger)
+    }
+
+    /// Reads a pool and holds `lock` on its row until COMMIT. Take pool locks before the generation.
+    public func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
+        assert(generationIfTaken == nil, "pool rows are locked before the generation")
+        return try await StoreQueries.pool(name, locking: lock.rawValue, on: connection, logger: logger)
+    }
+
+    /// Locks every pool row (for writes that may change any of them), in name order.
+    public func lockAllPools() async throws {
+        assert(generationIfTaken == nil, "pool rows are locked before the generation")
+        try await run("SELECT name FROM pools ORDER BY name FOR UPDATE")
+    }
+
+    /// Locks the named pools against deletion (for writes that will refer to them), in name order.
+    public func sharePools(_ names: some Collection<String>) async throws {
+        assert(generationIfTaken == nil, "pool rows are locked before the generation")
+        let names = Array(Set(names)).sorted()
+        if names.isEmpty { return }
+        try await run("SELECT name FROM pools WHERE name = ANY(\(names)) ORDER BY name FOR KEY SHARE")
     }
 
     public func backends(in pool: String) async throws -> [BackendRecord] {
@@ -35,11 +96,11 @@ public struct WriteTransaction: Sendable {
 
     /// Listeners that send traffic to `pool`.
     public func listenerNames(using pool: String) async throws -> [String] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT name FROM listeners WHERE default_pool = \(pool)
             UNION SELECT listener FROM listener_routes WHERE pool = \(pool) ORDER BY 1
-            """, logger: logger)
+            """)
         var names: [String] = []
         for try await name in rows.decode(String.self) { names.append(name) }
         return names
@@ -51,60 +112,84 @@ public struct WriteTransaction: Sendable {
 
     // MARK: Changes
 
-    /// Makes one configuration change and writes its audit row.
-    public func apply(_ change: ConfigChange) async throws {
-        let version = generation
+    /// Makes one configuration change and writes its audit row, in one statement that also takes the
+    /// generation if this write has none yet. Returns the time the rows were stamped with.
+    @discardableResult
+    public func apply(_ change: ConfigChange) async throws -> Date {
+        var statement = ChangeStatement(generation: generationIfTaken)
+        let name = change.resource.name
         switch (change.resource.kind, change.after) {
         case (.pool, .pool(let spec)?):
             let settings = ResourceJSON.encode(spec)
-            let proto = spec.protocol.rawValue
             if change.before == nil {
-                try await run(
-                    "INSERT INTO pools (name, protocol, settings, version) VALUES (\(change.resource.name), \(proto), \(settings)::jsonb, \(version))"
-                )
-            } else {
-                try await run(
-                    "UPDATE pools SET protocol = \(proto), settings = \(settings)::jsonb, version = \(version), updated_at = now() WHERE name = \(change.resource.name)"
-                )
-            }
-        case (.pool, nil):
-            try await run("DELETE FROM pools WHERE name = \(change.resource.name)")
-        case (.backend, .backend(let spec)?):
-            let pool = change.resource.pool ?? ""
-            let state = spec.adminState.rawValue
-            if change.before == nil {
-                try await run(
+                statement.change(
                     """
-                    INSERT INTO backends (pool, name, address, port, weight, backup, admin_state, version)
-                    VALUES (\(pool), \(change.resource.name), \(spec.address), \(spec.port), \(spec.weight), \(spec.backup), \(state), \(version))
+                    INSERT INTO pools (name, protocol, settings, version)
+                    VALUES (\(name), \(spec.protocol.rawValue), \(settings)::jsonb, (SELECT generation FROM g))
                     """)
             } else {
-                try await run(
+                statement.change(
+                    """
+                    UPDATE pools SET protocol = \(spec.protocol.rawValue), settings = \(settings)::jsonb,
+                    version = (SELECT generation FROM g), updated_at = now() WHERE name = \(name)
+                    """)
+            }
+        case (.pool, nil):
+            statement.change("DELETE FROM pools WHERE name = \(name)")
+        case (.backend, .backend(let spec)?):
+            let pool = change.resource.pool ?? ""
+            if change.before == nil {
+                statement.change(
+                    """
+                    INSERT INTO backends (pool, name, address, port, weight, backup, admin_state, version)
+                    VALUES (\(pool), \(name), \(spec.address), \(spec.port), \(spec.weight), \(spec.backup), \(spec.adminState.rawValue),
+                            (SELECT generation FROM g))
+                    """)
+            } else {
+                statement.change(
                     """
                     UPDATE backends SET address = \(spec.address), port = \(spec.port), weight = \(spec.weight), backup = \(spec.backup),
-                    admin_state = \(state), version = \(version), updated_at = now() WHERE pool = \(pool) AND name = \(change.resource.name)
+                    admin_state = \(spec.adminState.rawValue), version = (SELECT generation FROM g), updated_at = now()
+                    WHERE pool = \(pool) AND name = \(name)
                     """)
             }
         case (.backend, nil):
-            try await run("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(change.resource.name)")
+            statement.change("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
         case (.listener, .listener(let spec)?):
-            let name = change.resource.name
             let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny))
-            let proto = spec.protocol.rawValue
             if change.before == nil {
-                try await run(
+                statement.change(
                     """
                     INSERT INTO listeners (name, bind, port, protocol, default_pool, settings, version)
-                    VALUES (\(name), \(spec.bind), \(spec.port), \(proto), \(spec.defaultPool), \(settings)::jsonb, \(version))
+                    VALUES (\(name), \(spec.bind), \(spec.port), \(spec.protocol.rawValue), \(spec.defaultPool), \(settings)::jsonb,
+                            (SELECT generation FROM g))
                     """)
             } else {
-                try await run(
+                statement.change(
                     """
-                    UPDATE listeners SET bind = \(spec.bind), port = \(spec.port), protocol = \(proto), default_pool = \(spec.defaultPool),
-                    settings = \(settings)::jsonb, version = \(version), updated_at = now() WHERE name = \(name)
+                    UPDATE listeners SET bind = \(spec.bind), port = \(spec.port), protocol = \(spec.protocol.rawValue),
+                    default_pool = \(spec.defaultPool), settings = \(settings)::jsonb, version = (SELECT generation FROM g),
+                    updated_at = now() WHERE name = \(name)
                     """)
-                try await run("DELETE FROM listener_routes WHERE listener = \(name)")
             }
+        case (.listener, nil):
+            statement.change("DELETE FROM listeners WHERE name = \(name)")
+        default:
+            preconditionFailure("a \(change.resource.kind) change cannot carry \(String(describing: change.after))")
+        }
+        statement.audit(
+            context, action: change.action, kind: change.resource.kind, resource: change.resource.description,
+            before: change.before.map(ResourceJSON.encode), after: change.after.map(ResourceJSON.encode))
+        var generation: Int64 = 0
+        var stamp = Date()
+        for try await (value, time, _) in try await query(statement.query).decode((Int64, Date, String).self) {
+            (generation, stamp) = (value, time)
+        }
+        taken.withLock { $0 = generation }
+
+        // A listener's routes are rows of their own, written after the listener row they refer to.
+        if change.resource.kind == .listener, let after = change.after, case .listener(let spec) = after {
+            if change.before != nil { try await run("DELETE FROM listener_routes WHERE listener = \(name)") }
             for (position, route) in spec.routes.enumerated() {
                 try await run(
                     """
@@ -112,18 +197,13 @@ public struct WriteTransaction: Sendable {
                     VALUES (\(name), \(position), \(route.host), \(route.pathPrefix), \(route.pool))
                     """)
             }
-        case (.listener, nil):
-            try await run("DELETE FROM listeners WHERE name = \(change.resource.name)")
-        default:
-            preconditionFailure("a \(change.resource.kind) change cannot carry \(String(describing: change.after))")
         }
-        try await audit(
-            action: change.action, kind: change.resource.kind, resource: change.resource.description,
-            before: change.before.map(ResourceJSON.encode), after: change.after.map(ResourceJSON.encode))
+        return stamp
     }
 
-    /// Writes an audit row for this write's generation.
+    /// Writes an audit row for this write's generation (for changes that are not configuration).
     public func audit(action: ChangeAction, kind: ResourceKind, resource: String, before: String?, after: String?) async throws {
+        let generation = try await generation()
         try await run(
             """
             INSERT INTO audit_log (generation, actor, request, action, resource_type, resource, before, after)
@@ -142,8 +222,12 @@ public struct WriteTransaction: Sendable {
     }
 
     func run(_ query: PostgresQuery) async throws {
+        _ = try await self.query(query)
+    }
+
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         do {
-            try await connection.query(query, logger: logger)
+            return try await connection.query(query, logger: logger)
         } catch {
             throw StoreError.from(error)
         }

@@ -33,12 +33,14 @@ extension APIHandler {
         let (pool, name) = (input.path.pool, body.name)
         let resolved = spec
         let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
-            guard try await transaction.pool(pool) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+            // The pool stays while we add to it; other registrations in it go on side by side.
+            guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
             if try await transaction.backend(name, in: pool) != nil {
                 throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
             }
-            try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
-            let record = try await transaction.backend(name, in: pool)!
+            let stamp = try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
+            let record = BackendRecord(
+                pool: pool, name: name, spec: resolved, version: try await transaction.generation(), createdAt: stamp, updatedAt: stamp)
             return (Schemas.Backend(record, observed: observed.backendView()), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
         }
         return .created(
@@ -77,7 +79,10 @@ extension APIHandler {
     ) async throws -> (BackendRecord?, Int64) {
         let context = try caller
         return try await store.write(context.writeContext) { transaction in
-            guard let poolRecord = try await transaction.pool(pool) else { throw APIError.notFound("no pool named '\(pool)'") }
+            // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.
+            guard let poolRecord = try await transaction.pool(pool, locking: .backends) else {
+                throw APIError.notFound("no pool named '\(pool)'")
+            }
             let siblings = try await transaction.backends(in: pool)
             guard let current = siblings.first(where: { $0.name == name }) else {
                 throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
@@ -93,9 +98,12 @@ extension APIHandler {
                     throw APIError.conflict("pool '\(pool)': \(reason)")
                 }
             }
-            try await transaction.apply(
+            let stamp = try await transaction.apply(
                 ConfigChange(resource: .backend(name, in: pool), before: .backend(current.spec), after: updated.map { .backend($0) }))
-            return updated == nil ? nil : try await transaction.backend(name, in: pool)
+            guard let updated else { return nil }
+            return BackendRecord(
+                pool: pool, name: name, spec: updated, version: try await transaction.generation(), createdAt: current.createdAt,
+                updatedAt: stamp)
         }
     }
 }

@@ -8,7 +8,8 @@ private struct NothingToChange: Error {}
 
 extension APIHandler {
     func getConfig(_ input: Operations.GetConfig.Input) async throws -> Operations.GetConfig.Output {
-        let (document, generation) = try await store.document()
+        let stored = try await store.document()
+        let (document, generation) = (stored.document, stored.generation)
         return .ok(.init(headers: .init(eTag: Self.etag(generation)), body: .json(.init(document, generation: generation))))
     }
 
@@ -32,7 +33,8 @@ extension APIHandler {
         }
 
         if input.query.dryRun ?? false {
-            let (current, generation) = try await store.document()
+            let stored = try await store.document()
+            let (current, generation) = (stored.document, stored.generation)
             let target = try build(current)
             try Self.checkIfMatch(ifMatch, version: generation)
             let changes = ConfigDiff.changes(from: current, to: target)
@@ -70,7 +72,9 @@ extension APIHandler {
         let context = try caller
         do {
             let (changes, generation) = try await store.write(context.writeContext) { transaction in
-                let previous = transaction.generation - 1
+                // Any pool may change: lock them all, then the generation, and read the latest state.
+                try await transaction.lockAllPools()
+                let previous = try await transaction.generation() - 1
                 let current = try await transaction.document()
                 let wanted = try await target(current, previous)
                 try Self.checkIfMatch(ifMatch, version: previous)

@@ -33,7 +33,8 @@ extension APIHandler {
         do {
             let (value, generation) = try await store.write(context.writeContext) { transaction in
                 let value = try await perform(transaction)
-                let outcome = WriteOutcome(body: value.body, etag: value.etag, location: value.location, generation: transaction.generation)
+                let outcome = WriteOutcome(
+                    body: value.body, etag: value.etag, location: value.location, generation: try await transaction.generation())
                 let data = try JSONEncoder().encode(outcome)
                 try await transaction.remember(
                     idempotencyKey: key,

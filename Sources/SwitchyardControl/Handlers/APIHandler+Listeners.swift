@@ -23,6 +23,7 @@ extension APIHandler {
         let spec = ListenerSpec(body)
         try Self.checkListenerAlone(name: name, spec: spec)
         let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+            try await Self.lockForListener(spec, transaction)
             if try await transaction.listener(name) != nil { throw APIError.conflict("a listener named '\(name)' already exists") }
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
             try await transaction.apply(ConfigChange(resource: .listener(name), before: nil, after: .listener(spec)))
@@ -41,6 +42,7 @@ extension APIHandler {
         let requested = ListenerSpec(body)
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
+            try await Self.lockForListener(requested, transaction)
             guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
             let spec = requested.keepingPrivateKey(of: current.spec)
             try Self.checkListenerAlone(name: name, spec: spec)
@@ -56,11 +58,19 @@ extension APIHandler {
         let name = input.path.listener
         let context = try caller
         let (_, generation) = try await store.write(context.writeContext) { transaction in
+            _ = try await transaction.generation()
             guard let current = try await transaction.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             try await transaction.apply(ConfigChange(resource: .listener(name), before: .listener(current.spec), after: nil))
         }
         return .noContent(.init(headers: .init(switchyardGeneration: generation)))
+    }
+
+    /// Keeps the pools `spec` refers to from being deleted, then takes the generation so that the checks
+    /// against other listeners see the latest state.
+    private static func lockForListener(_ spec: ListenerSpec, _ transaction: WriteTransaction) async throws {
+        try await transaction.sharePools(spec.referencedPools)
+        _ = try await transaction.generation()
     }
 
     /// The rules that need only the request: 400 with every bad field.

@@ -62,7 +62,9 @@ extension APIHandler {
     ) async throws -> (PoolRecord, Int64) {
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name) else { throw APIError.notFound("no pool named '\(name)'") }
+            guard let current = try await transaction.pool(name, locking: .pool) else {
+                throw APIError.notFound("no pool named '\(name)'")
+            }
             // Bad input is answered before a stale If-Match.
             let spec = try change(current.spec)
             try Self.checkIfMatch(ifMatch, version: current.version)
@@ -84,7 +86,9 @@ extension APIHandler {
         let force = input.query.force ?? false
         let context = try caller
         let (_, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name) else { throw APIError.notFound("no pool named '\(name)'") }
+            guard let current = try await transaction.pool(name, locking: .pool) else {
+                throw APIError.notFound("no pool named '\(name)'")
+            }
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             let users = try await transaction.listenerNames(using: name)
             if !users.isEmpty {

@@ -2,9 +2,9 @@ import SwitchyardStore
 import Synchronization
 
 /// Recently verified tokens, so that a burst of calls does not look every token up again. Entries live
-/// `lifetime` at most, and all are dropped whenever the configuration generation moves (token
-/// changes bump it, and the change feed brings that from every instance within milliseconds); a
-/// revocation on this instance drops its entries at once. Unknown tokens are never cached.
+/// `lifetime` at most, and all are dropped whenever a token is created or revoked on any instance (the
+/// change feed brings `token_generation` within milliseconds); a revocation on this instance drops
+/// its entries at once. Unknown tokens are never cached.
 final class TokenCache: Sendable {
     private struct Entry {
         var token: TokenRecord

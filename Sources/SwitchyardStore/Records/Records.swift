@@ -19,6 +19,23 @@ public struct BackendRecord: Sendable {
     public var version: Int64
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(pool: String, name: String, spec: BackendSpec, version: Int64, createdAt: Date, updatedAt: Date) {
+        self.pool = pool
+        self.name = name
+        self.spec = spec
+        self.version = version
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// The whole stored configuration as of one generation.
+public struct StoredConfiguration: Sendable {
+    public var document: ConfigDocument
+    public var generation: Int64
+    /// The generation of the last token change: verified tokens are remembered until it moves.
+    public var tokenGeneration: Int64
 }
 
 /// A stored listener with its bookkeeping.
