@@ -62,7 +62,8 @@ public struct ControlServer: Sendable {
             store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed, logger: logger)
         try handler.registerHandlers(
             on: router,
-            configuration: .init(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
+            configuration: .init(
+                dateTranscoder: InternetDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
                 WaitAppliedMiddleware(store: store),

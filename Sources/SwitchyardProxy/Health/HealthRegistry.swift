@@ -102,7 +102,11 @@ public final class HealthRegistry: Sendable {
             if wasTroubled != isTroubled { troubled.wrappingAdd(isTroubled ? 1 : -1, ordering: .relaxed) }
             if let transition {
                 state.transitions["\(key)|\(transition.to.rawValue)", default: 0] += 1
-                rebuildView(&state)
+                // One backend changed: touch its entry only (a rebuild is O(backends), and 10,000
+                // backends turning healthy at start-up would make that O(n²)).
+                var blocked = state.view.blocked
+                if let blockage = Self.blockage(entry.tracker) { blocked[key] = blockage } else { blocked[key] = nil }
+                publish(HealthView(version: state.view.version + 1, blocked: blocked), in: &state)
             }
             return transition
         }
@@ -116,15 +120,22 @@ public final class HealthRegistry: Sendable {
     private func rebuildView(_ state: inout State) {
         var blocked: [String: Date?] = [:]
         for (key, entry) in state.entries {
-            if entry.tracker.status == .unhealthy {
-                blocked[key] = .some(nil)
-            } else if let until = entry.tracker.ejectedUntil {
-                blocked[key] = until
-            }
+            if let blockage = Self.blockage(entry.tracker) { blocked[key] = blockage }
         }
-        let version = state.view.version + 1
-        state.view = HealthView(version: version, blocked: blocked)
-        viewVersion.store(version, ordering: .releasing)
+        publish(HealthView(version: state.view.version + 1, blocked: blocked), in: &state)
+    }
+
+    private func publish(_ view: HealthView, in state: inout State) {
+        state.view = view
+        viewVersion.store(view.version, ordering: .releasing)
+    }
+
+    /// Whether a backend is kept from new requests: `.some(nil)` while unhealthy, `.some(until)` while
+    /// ejected, nil when available.
+    private static func blockage(_ tracker: BackendHealthTracker) -> Date?? {
+        if tracker.status == .unhealthy { return .some(nil) }
+        if let until = tracker.ejectedUntil { return .some(until) }
+        return nil
     }
 }
 
