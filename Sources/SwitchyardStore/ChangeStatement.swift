@@ -6,28 +6,106 @@ import SwitchyardCore
 /// write's generation, which the statement also takes (bump, lock and NOTIFY) when the write has none
 /// yet. One round trip under the generation lock instead of three.
 ///
-/// The change refers to the generation as `(SELECT generation FROM g)`.
+/// The change refers to the generation as `(SELECT generation FROM g)`, or selects from `g`.
 struct ChangeStatement {
     private var text = PostgresQuery.StringInterpolation(literalCapacity: 1024, interpolationCount: 16)
     private let bumps: Bool
 
-    init(generation: Int64?) {
+    /// `generation` is the write's, if it has taken one. With `requiringPool`, the statement is a whole
+    /// write on its own: it share-locks that pool first (the lock order of `WriteTransaction`) and,
+    /// if the pool does not exist, changes nothing and answers no row.
+    init(generation: Int64?, requiringPool pool: String? = nil) {
         bumps = generation == nil
-        if let generation {
+        if let pool {
+            precondition(generation == nil, "a statement that requires a pool is a write of its own")
+            text.appendLiteral("WITH p AS (SELECT name FROM pools WHERE name = ")
+            text.appendInterpolation(pool)
+            text.appendLiteral(
+                " FOR KEY SHARE), g AS (UPDATE config_state SET generation = generation + 1 WHERE EXISTS (SELECT 1 FROM p) RETURNING generation), "
+            )
+        } else if let generation {
             text.appendLiteral("WITH g AS (SELECT \(generation)::bigint AS generation), ")
         } else {
             text.appendLiteral("WITH g AS (UPDATE config_state SET generation = generation + 1 RETURNING generation), ")
         }
     }
 
+    /// The row change and audit row of `change`.
+    mutating func describe(_ change: ConfigChange, by context: WriteContext) {
+        let name = change.resource.name
+        switch (change.resource.kind, change.after) {
+        case (.pool, .pool(let spec)?):
+            let settings = ResourceJSON.encode(spec)
+            if change.before == nil {
+                rowChange(
+                    """
+                    INSERT INTO pools (name, protocol, settings, version)
+                    VALUES (\(name), \(spec.protocol.rawValue), \(settings)::jsonb, (SELECT generation FROM g))
+                    """)
+            } else {
+                rowChange(
+                    """
+                    UPDATE pools SET protocol = \(spec.protocol.rawValue), settings = \(settings)::jsonb,
+                    version = (SELECT generation FROM g), updated_at = now() WHERE name = \(name)
+                    """)
+            }
+        case (.pool, nil):
+            rowChange("DELETE FROM pools WHERE name = \(name)")
+        case (.backend, .backend(let spec)?):
+            let pool = change.resource.pool ?? ""
+            if change.before == nil {
+                rowChange(
+                    """
+                    INSERT INTO backends (pool, name, address, port, weight, backup, admin_state, version)
+                    SELECT \(pool), \(name), \(spec.address), \(spec.port), \(spec.weight), \(spec.backup), \(spec.adminState.rawValue),
+                           generation FROM g
+                    """)
+            } else {
+                rowChange(
+                    """
+                    UPDATE backends SET address = \(spec.address), port = \(spec.port), weight = \(spec.weight), backup = \(spec.backup),
+                    admin_state = \(spec.adminState.rawValue), version = (SELECT generation FROM g), updated_at = now()
+                    WHERE pool = \(pool) AND name = \(name)
+                    """)
+            }
+        case (.backend, nil):
+            rowChange("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
+        case (.listener, .listener(let spec)?):
+            let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny))
+            if change.before == nil {
+                rowChange(
+                    """
+                    INSERT INTO listeners (name, bind, port, protocol, default_pool, settings, version)
+                    VALUES (\(name), \(spec.bind), \(spec.port), \(spec.protocol.rawValue), \(spec.defaultPool), \(settings)::jsonb,
+                            (SELECT generation FROM g))
+                    """)
+            } else {
+                rowChange(
+                    """
+                    UPDATE listeners SET bind = \(spec.bind), port = \(spec.port), protocol = \(spec.protocol.rawValue),
+                    default_pool = \(spec.defaultPool), settings = \(settings)::jsonb, version = (SELECT generation FROM g),
+                    updated_at = now() WHERE name = \(name)
+                    """)
+            }
+        case (.listener, nil):
+            rowChange("DELETE FROM listeners WHERE name = \(name)")
+        default:
+            preconditionFailure("a \(change.resource.kind) change cannot carry \(String(describing: change.after))")
+        }
+        audit(
+            context, action: change.action, kind: change.resource.kind, resource: change.resource.description,
+            before: change.before.map(ResourceJSON.encode), after: change.after.map(ResourceJSON.encode))
+    }
+
     /// The row change (an INSERT, UPDATE or DELETE).
-    mutating func change(_ fragment: SQLFragment) {
+    private mutating func rowChange(_ fragment: SQLFragment) {
         text.appendLiteral("c AS (")
         fragment.append(to: &text)
         text.appendLiteral("), ")
     }
 
-    mutating func audit(_ context: WriteContext, action: ChangeAction, kind: ResourceKind, resource: String, before: String?, after: String?) {
+    private mutating func audit(_ context: WriteContext, action: ChangeAction, kind: ResourceKind, resource: String, before: String?, after: String?)
+    {
         let fragment: SQLFragment = """
             a AS (INSERT INTO audit_log (generation, actor, request, action, resource_type, resource, before, after)
                   SELECT generation, \(context.actor), \(context.request), \(action.rawValue), \(kind.rawValue), \(resource),

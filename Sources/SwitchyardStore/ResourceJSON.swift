@@ -41,7 +41,7 @@ enum ResourceJSON {
 }
 
 /// The parts of a listener kept in its `settings` column.
-struct ListenerSettings: Codable {
+struct ListenerSettings: Codable, Sendable {
     var tls: TLSSpec?
     var allow: [String]
     var deny: [String]

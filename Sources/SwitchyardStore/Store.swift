@@ -152,6 +152,28 @@ public final class Store: Service, Sendable {
         }
     }
 
+    /// Registers a backend in one statement that is its own transaction: no BEGIN, lookups or COMMIT
+    /// round trips for the write deploy scripts make most. The pool is share-locked before the
+    /// generation, as in `write`; a taken name fails on the primary key (`StoreError.constraint`
+    /// 23505). Nil when the pool does not exist (then nothing was written).
+    public func register(
+        backend name: String, in pool: String, _ spec: BackendSpec, context: WriteContext
+    ) async throws -> (generation: Int64, stamp: Date)? {
+        var statement = ChangeStatement(generation: nil, requiringPool: pool)
+        statement.describe(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(spec)), by: context)
+        let query = statement.query
+        return try await withConnection { connection in
+            do {
+                for try await (generation, stamp, _) in try await connection.query(query, logger: self.logger).decode((Int64, Date, String).self) {
+                    return (generation, stamp)
+                }
+                return nil
+            } catch {
+                throw StoreError.from(error)
+            }
+        }
+    }
+
     /// 40P01 deadlock detected, 40001 serialization failure: nothing was written, run it again.
     private static func isRetryable(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }

@@ -5,6 +5,9 @@ import SwitchyardCore
 
 /// The reads of configuration rows, shared by plain reads and reads inside a write transaction.
 enum StoreQueries {
+    static let poolSettings = DecodedSettingsCache<PoolSpec>()
+    private static let listenerSettings = DecodedSettingsCache<ListenerSettings>()
+
     static func pool(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> PoolRecord? {
         try await pools(query: try poolSelect(where: "p.name = $1", binds: [name]), on: connection, logger: logger).first
     }
@@ -37,7 +40,7 @@ enum StoreQueries {
         let rows = try await connection.query(query, logger: logger)
         var records: [PoolRecord] = []
         for try await (name, settings, version, created, updated, count) in rows.decode((String, String, Int64, Date, Date, Int64).self) {
-            let spec = try ResourceJSON.decode(PoolSpec.self, from: settings)
+            let spec = try poolSettings.decode(settings)
             records.append(
                 PoolRecord(name: name, spec: spec, backendCount: Int(count), version: version, createdAt: created, updatedAt: updated))
         }
@@ -108,7 +111,7 @@ enum StoreQueries {
         for try await (name, bind, port, proto, defaultPool, settingsText, version, created, updated) in rows.decode(
             (String, String, Int, String, String?, String, Int64, Date, Date).self)
         {
-            let settings = try ResourceJSON.decode(ListenerSettings.self, from: settingsText)
+            let settings = try listenerSettings.decode(settingsText)
             guard let listenerProtocol = ListenerProtocol(rawValue: proto) else { throw StoreError.corruptRow("listener \(name): \(proto)") }
             let spec = ListenerSpec(
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,

@@ -64,6 +64,27 @@ public final class WriteTransaction: Sendable {
         return try await StoreQueries.pool(name, locking: lock.rawValue, on: connection, logger: logger)
     }
 
+    /// Reads a pool's settings and one of its backends in one round trip, holding `lock` on the pool
+    /// row until COMMIT. Nil when the pool does not exist.
+    public func pool(_ pool: String, locking lock: PoolLock, backend name: String) async throws -> (spec: PoolSpec, backend: BackendRecord?)? {
+        assert(generationIfTaken == nil, "pool rows are locked before the generation")
+        let rows = try await query(
+            """
+            SELECT p.settings::text, b.address, b.port, b.weight, b.backup, b.admin_state, b.version, b.created_at, b.updated_at
+            FROM pools p LEFT JOIN backends b ON b.pool = p.name AND b.name = \(name) WHERE p.name = \(pool) \(unescaped: lock.rawValue)
+            """)
+        for try await (settings, address, port, weight, backup, state, version, created, updated) in rows.decode(
+            (String, String?, Int?, Int?, Bool?, String?, Int64?, Date?, Date?).self)
+        {
+            let spec = try StoreQueries.poolSettings.decode(settings)
+            guard let address, let port, let weight, let backup, let state, let version, let created, let updated else { return (spec, nil) }
+            guard let adminState = AdminState(rawValue: state) else { throw StoreError.corruptRow("backend \(pool)/\(name): \(state)") }
+            let backend = BackendSpec(address: address, port: port, weight: weight, backup: backup, adminState: adminState)
+            return (spec, BackendRecord(pool: pool, name: name, spec: backend, version: version, createdAt: created, updatedAt: updated))
+        }
+        return nil
+    }
+
     /// Locks every pool row (for writes that may change any of them), in name order.
     public func lockAllPools() async throws {
         assert(generationIfTaken == nil, "pool rows are locked before the generation")
@@ -117,69 +138,7 @@ public final class WriteTransaction: Sendable {
     @discardableResult
     public func apply(_ change: ConfigChange) async throws -> Date {
         var statement = ChangeStatement(generation: generationIfTaken)
-        let name = change.resource.name
-        switch (change.resource.kind, change.after) {
-        case (.pool, .pool(let spec)?):
-            let settings = ResourceJSON.encode(spec)
-            if change.before == nil {
-                statement.change(
-                    """
-                    INSERT INTO pools (name, protocol, settings, version)
-                    VALUES (\(name), \(spec.protocol.rawValue), \(settings)::jsonb, (SELECT generation FROM g))
-                    """)
-            } else {
-                statement.change(
-                    """
-                    UPDATE pools SET protocol = \(spec.protocol.rawValue), settings = \(settings)::jsonb,
-                    version = (SELECT generation FROM g), updated_at = now() WHERE name = \(name)
-                    """)
-            }
-        case (.pool, nil):
-            statement.change("DELETE FROM pools WHERE name = \(name)")
-        case (.backend, .backend(let spec)?):
-            let pool = change.resource.pool ?? ""
-            if change.before == nil {
-                statement.change(
-                    """
-                    INSERT INTO backends (pool, name, address, port, weight, backup, admin_state, version)
-                    VALUES (\(pool), \(name), \(spec.address), \(spec.port), \(spec.weight), \(spec.backup), \(spec.adminState.rawValue),
-                            (SELECT generation FROM g))
-                    """)
-            } else {
-                statement.change(
-                    """
-                    UPDATE backends SET address = \(spec.address), port = \(spec.port), weight = \(spec.weight), backup = \(spec.backup),
-                    admin_state = \(spec.adminState.rawValue), version = (SELECT generation FROM g), updated_at = now()
-                    WHERE pool = \(pool) AND name = \(name)
-                    """)
-            }
-        case (.backend, nil):
-            statement.change("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
-        case (.listener, .listener(let spec)?):
-            let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny))
-            if change.before == nil {
-                statement.change(
-                    """
-                    INSERT INTO listeners (name, bind, port, protocol, default_pool, settings, version)
-                    VALUES (\(name), \(spec.bind), \(spec.port), \(spec.protocol.rawValue), \(spec.defaultPool), \(settings)::jsonb,
-                            (SELECT generation FROM g))
-                    """)
-            } else {
-                statement.change(
-                    """
-                    UPDATE listeners SET bind = \(spec.bind), port = \(spec.port), protocol = \(spec.protocol.rawValue),
-                    default_pool = \(spec.defaultPool), settings = \(settings)::jsonb, version = (SELECT generation FROM g),
-                    updated_at = now() WHERE name = \(name)
-                    """)
-            }
-        case (.listener, nil):
-            statement.change("DELETE FROM listeners WHERE name = \(name)")
-        default:
-            preconditionFailure("a \(change.resource.kind) change cannot carry \(String(describing: change.after))")
-        }
-        statement.audit(
-            context, action: change.action, kind: change.resource.kind, resource: change.resource.description,
-            before: change.before.map(ResourceJSON.encode), after: change.after.map(ResourceJSON.encode))
+        statement.describe(change, by: context)
         var generation: Int64 = 0
         var stamp = Date()
         for try await (value, time, _) in try await query(statement.query).decode((Int64, Date, String).self) {
@@ -188,6 +147,7 @@ public final class WriteTransaction: Sendable {
         taken.withLock { $0 = generation }
 
         // A listener's routes are rows of their own, written after the listener row they refer to.
+        let name = change.resource.name
         if change.resource.kind == .listener, let after = change.after, case .listener(let spec) = after {
             if change.before != nil { try await run("DELETE FROM listener_routes WHERE listener = \(name)") }
             for (position, route) in spec.routes.enumerated() {

@@ -32,16 +32,33 @@ extension APIHandler {
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
         let (pool, name) = (input.path.pool, body.name)
         let resolved = spec
-        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
-            // The pool stays while we add to it; other registrations in it go on side by side.
-            guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
-            if try await transaction.backend(name, in: pool) != nil {
+        let outcome: WriteOutcome<Schemas.Backend>
+        if let key = input.headers.idempotencyKey {
+            outcome = try await idempotentWrite(key: key, request: body) { transaction in
+                // The pool stays while we add to it; other registrations in it go on side by side.
+                guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+                if try await transaction.backend(name, in: pool) != nil {
+                    throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
+                }
+                let stamp = try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
+                let record = BackendRecord(
+                    pool: pool, name: name, spec: resolved, version: try await transaction.generation(), createdAt: stamp, updatedAt: stamp)
+                return (Schemas.Backend(record, observed: observed.backendView()), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
+            }
+        } else {
+            // The common case, in one statement (see `Store.register`).
+            let written: (generation: Int64, stamp: Date)?
+            do {
+                written = try await store.register(backend: name, in: pool, resolved, context: try caller.writeContext)
+            } catch StoreError.constraint(let state, _) where state == "23505" {
                 throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
             }
-            let stamp = try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
+            guard let written else { throw APIError.notFound("no pool named '\(pool)'") }
             let record = BackendRecord(
-                pool: pool, name: name, spec: resolved, version: try await transaction.generation(), createdAt: stamp, updatedAt: stamp)
-            return (Schemas.Backend(record, observed: observed.backendView()), Self.etag(record.version), "/v1/pools/\(pool)/backends/\(name)")
+                pool: pool, name: name, spec: resolved, version: written.generation, createdAt: written.stamp, updatedAt: written.stamp)
+            outcome = WriteOutcome(
+                body: Schemas.Backend(record, observed: observed.backendView()), etag: Self.etag(record.version),
+                location: "/v1/pools/\(pool)/backends/\(name)", generation: written.generation)
         }
         return .created(
             .init(
@@ -80,20 +97,21 @@ extension APIHandler {
         let context = try caller
         return try await store.write(context.writeContext) { transaction in
             // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.
-            guard let poolRecord = try await transaction.pool(pool, locking: .backends) else {
+            guard let (poolSpec, found) = try await transaction.pool(pool, locking: .backends, backend: name) else {
                 throw APIError.notFound("no pool named '\(pool)'")
             }
-            let siblings = try await transaction.backends(in: pool)
-            guard let current = siblings.first(where: { $0.name == name }) else {
+            guard let current = found else {
                 throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
             }
             // Bad input is answered before a stale If-Match.
             let updated = try change(current.spec)
             try Self.checkIfMatch(ifMatch, version: current.version)
-            if !force {
+            // The guardrail needs every sibling; without it, the backend alone does.
+            if !force && poolSpec.minHealthyPercent > 0 {
+                let siblings = try await transaction.backends(in: pool)
                 let after = siblings.compactMap { $0.name == name ? updated : $0.spec }
                 if let reason = HealthyGuardrail.violation(
-                    minHealthyPercent: poolRecord.spec.minHealthyPercent, before: siblings.map(\.spec), after: after)
+                    minHealthyPercent: poolSpec.minHealthyPercent, before: siblings.map(\.spec), after: after)
                 {
                     throw APIError.conflict("pool '\(pool)': \(reason)")
                 }

@@ -9,8 +9,16 @@ import Synchronization
 /// snapshot: probes start for new backends, stop for removed ones, restart when settings change.
 final class HealthChecker: Sendable {
     private struct Probe {
-        let identity: String
+        let identity: Identity
         let task: RepeatedTask
+    }
+
+    /// What a running probe checks: when it changes, the probe starts over. A value, not a string:
+    /// interpolating the spec went through reflection for every backend on every reload.
+    private struct Identity: Equatable {
+        var address: String
+        var port: Int
+        var check: HealthCheckSpec
     }
 
     private let group: any EventLoopGroup
@@ -23,10 +31,10 @@ final class HealthChecker: Sendable {
     }
 
     func reconcile(_ config: RuntimeConfig) {
-        var wanted: [String: (RuntimeBackend, HealthCheckSpec, String)] = [:]
+        var wanted: [String: (RuntimeBackend, HealthCheckSpec, Identity)] = [:]
         for pool in config.pools.values where pool.spec.healthCheck.type != .none {
             for backend in pool.backends {
-                let identity = "\(backend.spec.address):\(backend.spec.port)|\(pool.spec.healthCheck)"
+                let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: pool.spec.healthCheck)
                 wanted[backend.key] = (backend, pool.spec.healthCheck, identity)
             }
         }

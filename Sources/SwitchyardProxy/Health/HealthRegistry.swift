@@ -10,7 +10,15 @@ public final class HealthRegistry: Sendable {
     private struct Entry {
         var tracker: BackendHealthTracker
         /// Address, port and health settings: when they change, the backend starts over as unknown.
-        var identity: String
+        var identity: Identity
+    }
+
+    /// A value, not a string: interpolating the specs went through reflection on every reload.
+    private struct Identity: Equatable {
+        var address: String
+        var port: Int
+        var healthCheck: HealthCheckSpec
+        var passive: PassiveHealthSpec
     }
 
     private struct State {
@@ -41,7 +49,8 @@ public final class HealthRegistry: Sendable {
             var entries: [String: Entry] = [:]
             for pool in config.pools.values {
                 for backend in pool.backends {
-                    let identity = "\(backend.spec.address):\(backend.spec.port)|\(pool.spec.healthCheck)|\(pool.spec.passive)"
+                    let identity = Identity(
+                        address: backend.spec.address, port: backend.spec.port, healthCheck: pool.spec.healthCheck, passive: pool.spec.passive)
                     if let existing = state.entries[backend.key], existing.identity == identity {
                         entries[backend.key] = existing
                     } else {
