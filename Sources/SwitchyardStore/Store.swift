@@ -27,10 +27,11 @@ public final class Store: Service, Sendable {
 
     /// Runs `body` on one connection, mapping connection failures to `StoreError.unavailable`. While
     /// PostgreSQL is down the pool queues requests instead of failing them, so waiting for a connection
-    /// is bounded by `configuration.connectionWaitTimeout`.
+    /// is bounded by `configuration.connectionWaitTimeout`, and the work on it by `queryTimeout`.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client
         let timeout = configuration.connectionWaitTimeout
+        let queryTimeout = configuration.queryTimeout
         // nil once answered; `started` once a connection was had (then the body may take its time).
         let pending = PendingAnswer<T>()
         return try await withCheckedThrowingContinuation { continuation in
@@ -52,6 +53,19 @@ public final class Store: Service, Sendable {
                         }
                         watchdog?.cancel()
                         if answered { throw CancellationError() }
+                        // The caller is answered at the deadline whatever the query does; closing the
+                        // connection fails the query (or the pool drops the connection once it returns).
+                        let deadline = Task {
+                            guard (try? await Task.sleep(for: queryTimeout)) != nil else { return }
+                            let timedOut = pending.state.withLock { state -> Bool in
+                                guard let continuation = state.continuation else { return false }
+                                state.continuation = nil
+                                continuation.resume(throwing: StoreError.unavailable("no answer from PostgreSQL within \(queryTimeout)"))
+                                return true
+                            }
+                            if timedOut { try? await connection.close() }
+                        }
+                        defer { deadline.cancel() }
                         return try await body(connection)
                     }
                     finish(.success(value))

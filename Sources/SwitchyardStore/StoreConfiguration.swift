@@ -12,6 +12,11 @@ public struct StoreConfiguration: Sendable {
     public var maximumConnections: Int
     /// How long a request waits for a database connection before the store counts as unavailable.
     public var connectionWaitTimeout: Duration = .seconds(3)
+    /// How long one store call may take once it has a connection. Past it the call answers
+    /// "unavailable" and its connection is closed: a query on a connection that went dark (a cut
+    /// network, or a connection cut under postgres-nio) can otherwise wait forever. Generous, so that
+    /// a `PUT /v1/config` of thousands of backends is not cut short.
+    public var queryTimeout: Duration = .seconds(30)
 
     public init(url: String, maximumConnections: Int = 20) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),

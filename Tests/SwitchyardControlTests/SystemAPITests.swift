@@ -181,6 +181,38 @@ struct StoreOutageTests {
     }
 }
 
+extension StoreOutageTests {
+    @Test("PostgreSQL gone dark mid-connection: calls answer 503 at the query deadline instead of waiting forever, then recover")
+    func darkNetwork() async throws {
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let forwarder = TCPForwarder(to: database.host, port: database.port)
+        try await forwarder.start()
+        var viaForwarder = database
+        viaForwarder.host = "127.0.0.1"
+        viaForwarder.port = forwarder.port
+        viaForwarder.connectionWaitTimeout = .seconds(1)
+        viaForwarder.queryTimeout = .seconds(2)
+        let server = try await TestServer.start(storeConfiguration: viaForwarder)
+        #expect(try await server.makePool("web").status == 201)
+
+        // Connections stay open, nothing comes back: without the deadline these calls never return.
+        forwarder.stall(true)
+        let started = ContinuousClock.now
+        let write = try await server.post("/v1/pools", ["name": "api"])
+        #expect(write.status == 503)
+        #expect(try await server.get("/v1/pools/web").status == 503)
+        #expect(ContinuousClock.now - started < .seconds(10))
+
+        forwarder.stall(false)
+        try await server.waitUntil("writes work again", timeout: .seconds(10)) {
+            try await server.post("/v1/pools", ["name": "api"]).status == 201
+        }
+        try await server.stop()
+        try await forwarder.cut()
+    }
+}
+
 @Suite("Configuration feed")
 struct ConfigFeedTests {
     @Test("every write reaches the instance's snapshot through NOTIFY, well before the 5 s poll")

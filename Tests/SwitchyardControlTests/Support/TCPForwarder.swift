@@ -3,8 +3,11 @@ import NIOCore
 import NIOPosix
 
 /// A loopback TCP forwarder that a test can cut (closing its socket and every connection) and
-/// restore on the same port: PostgreSQL going away and coming back, without touching PostgreSQL.
+/// restore on the same port: PostgreSQL going away and coming back, without touching PostgreSQL. It
+/// can also stall: connections stay open but no byte goes through (a network gone dark).
 final class TCPForwarder: Sendable {
+    private let stalled = NIOLockedValueBox(false)
+
     let target: (host: String, port: Int)
     private let group = MultiThreadedEventLoopGroup.singleton
     private let state = NIOLockedValueBox<(listener: (any Channel)?, connections: [any Channel], port: Int, isCut: Bool)>(
@@ -37,7 +40,7 @@ final class TCPForwarder: Sendable {
                         outbound.close(promise: nil)
                         return inbound.close()
                     }
-                    let (left, right) = GlueHandler.pair()
+                    let (left, right) = GlueHandler.pair(stalled: self.stalled)
                     return inbound.pipeline.addHandler(left).flatMap { outbound.pipeline.addHandler(right) }.flatMap {
                         inbound.setOption(.autoRead, value: true)
                     }
@@ -49,6 +52,11 @@ final class TCPForwarder: Sendable {
             $0.port = listener.localAddress?.port ?? port
             $0.isCut = false
         }
+    }
+
+    /// Stops (or restarts) moving bytes, keeping every connection open; bytes sent meanwhile are lost.
+    func stall(_ isStalled: Bool) {
+        stalled.withLockedValue { $0 = isStalled }
     }
 
     /// Stops listening and drops every forwarded connection.
@@ -75,10 +83,15 @@ private final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private let stalled: NIOLockedValueBox<Bool>
 
-    static func pair() -> (GlueHandler, GlueHandler) {
-        let first = GlueHandler()
-        let second = GlueHandler()
+    private init(stalled: NIOLockedValueBox<Bool>) {
+        self.stalled = stalled
+    }
+
+    static func pair(stalled: NIOLockedValueBox<Bool>) -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler(stalled: stalled)
+        let second = GlueHandler(stalled: stalled)
         first.partner = second
         second.partner = first
         return (first, second)
@@ -91,7 +104,9 @@ private final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
         partner = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.write(data) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !stalled.withLockedValue({ $0 }) { partner?.write(data) }
+    }
 
     func channelReadComplete(context: ChannelHandlerContext) { partner?.flush() }
 

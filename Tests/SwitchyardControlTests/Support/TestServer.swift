@@ -78,8 +78,6 @@ struct TestServer: Sendable {
         return TestServer(port: port, storeConfiguration: storeConfiguration, group: group, finished: finished, proxy: proxy)
     }
 
-    /// Shuts the server down gracefully; after 10 s it is cancelled, so that one stuck test cannot
-    /// hold up the whole suite (the test then fails on its own expectations).
     /// Shuts the server down gracefully; after 10 s it is cancelled, and after 5 s more the test goes
     /// on without it (a service stuck where cancellation cannot reach, e.g. a query on a dead
     /// connection, then leaks instead of holding up the whole suite).
