@@ -122,9 +122,12 @@ struct ConfigAPITests {
         try await TestServer.with { server in
             let first = try await server.makePool("web", backends: ["a", "b"])
             _ = first
+            let spec: [String: Any] = ["name": "c", "address": "10.0.0.9", "port": 81, "weight": 3, "backup": true, "admin_state": "draining"]
+            #expect(try await server.post("/v1/pools/web/backends", spec).status == 201)
             let checkpoint = try #require(try await server.get("/v1/config").json["generation"] as? Int)
             #expect(try await server.patch("/v1/pools/web", ["retries": 7]).status == 200)
             #expect(try await server.delete("/v1/pools/web/backends/a").status == 204)
+            #expect(try await server.delete("/v1/pools/web/backends/c").status == 204)
             try await server.makePool("api")
             #expect(try await server.post("/v1/listeners", ["name": "l", "port": 8080, "default_pool": "api"]).status == 201)
 
@@ -135,7 +138,15 @@ struct ConfigAPITests {
             let pools = config["pools"] as? [[String: Any]] ?? []
             #expect(pools.compactMap { $0["name"] as? String } == ["web"])
             #expect(pools.first?["retries"] as? Int == 2)
-            #expect((pools.first?["backends"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["a", "b"])
+            let backends = pools.first?["backends"] as? [[String: Any]] ?? []
+            #expect(backends.compactMap { $0["name"] as? String } == ["a", "b", "c"])
+            // Restored from the audit row of a one-statement deregistration: every field as it was.
+            let restored = try #require(backends.first { $0["name"] as? String == "c" })
+            #expect(restored["address"] as? String == "10.0.0.9")
+            #expect(restored["port"] as? Int == 81)
+            #expect(restored["weight"] as? Int == 3)
+            #expect(restored["backup"] as? Bool == true)
+            #expect(restored["admin_state"] as? String == "draining")
             #expect((config["listeners"] as? [Any])?.isEmpty == true)
 
             let toEmpty = try await server.post("/v1/config/rollback", ["generation": 0])

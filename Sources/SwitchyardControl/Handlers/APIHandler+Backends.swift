@@ -82,6 +82,17 @@ extension APIHandler {
 
     func deleteBackend(_ input: Operations.DeleteBackend.Input) async throws -> Operations.DeleteBackend.Output {
         let (pool, name) = (input.path.pool, input.path.backend)
+        if input.headers.ifMatch == nil {
+            // The common case, in one statement (see `Store.deregister`).
+            let outcome = try await store.deregister(
+                backend: name, in: pool, unguarded: input.query.force ?? false, context: try caller.writeContext)
+            switch outcome {
+            case .deregistered(let generation): return .noContent(.init(headers: .init(switchyardGeneration: generation)))
+            case .noPool: throw APIError.notFound("no pool named '\(pool)'")
+            case .noBackend: throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
+            case .guarded: break
+            }
+        }
         let (_, generation) = try await changeBackend(pool, name, ifMatch: input.headers.ifMatch, force: input.query.force ?? false) { _ in
             nil
         }
