@@ -66,7 +66,7 @@ public struct ControlServer: Sendable {
                 dateTranscoder: InternetDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
-                WaitAppliedMiddleware(store: store),
+                WaitAppliedMiddleware(store: store), PreencodedBodyMiddleware(),
             ])
         let logger = self.logger
         return Application(

@@ -9,29 +9,39 @@ struct InternetDateTranscoder: DateTranscoder {
     private let fallback: ISO8601DateTranscoder = .iso8601
 
     func encode(_ date: Date) throws -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(20)
+        guard Self.append(date, to: &text) else { return try fallback.encode(date) }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends the timestamp's 20 bytes to `text`; false (and nothing appended) outside the years this
+    /// arithmetic covers.
+    static func append(_ date: Date, to text: inout [UInt8]) -> Bool {
         // Foundation (ICU) first rounds to the millisecond, then drops the fraction: do the same.
         let seconds = ((date.timeIntervalSince1970 * 1000).rounded() / 1000).rounded(.down)
         // Years 1900 through 9999 only. Anything else is Foundation's business: before 1582 it switches
         // to the Julian calendar.
-        guard seconds >= -2_208_988_800, seconds < 253_402_300_800 else { return try fallback.encode(date) }
+        guard seconds >= -2_208_988_800, seconds < 253_402_300_800 else { return false }
         let total = Int(seconds)
         let days = total.floorDivided(by: 86_400)
         let secondOfDay = total - days * 86_400
         let (year, month, day) = Self.civil(fromDays: days)
-        var text = [UInt8](repeating: 0, count: 20)
-        Self.write(year, digits: 4, into: &text, at: 0)
-        text[4] = UInt8(ascii: "-")
-        Self.write(month, digits: 2, into: &text, at: 5)
-        text[7] = UInt8(ascii: "-")
-        Self.write(day, digits: 2, into: &text, at: 8)
-        text[10] = UInt8(ascii: "T")
-        Self.write(secondOfDay / 3600, digits: 2, into: &text, at: 11)
-        text[13] = UInt8(ascii: ":")
-        Self.write(secondOfDay / 60 % 60, digits: 2, into: &text, at: 14)
-        text[16] = UInt8(ascii: ":")
-        Self.write(secondOfDay % 60, digits: 2, into: &text, at: 17)
-        text[19] = UInt8(ascii: "Z")
-        return String(decoding: text, as: UTF8.self)
+        let start = text.count
+        text.append(contentsOf: repeatElement(0, count: 20))
+        write(year, digits: 4, into: &text, at: start)
+        text[start + 4] = UInt8(ascii: "-")
+        write(month, digits: 2, into: &text, at: start + 5)
+        text[start + 7] = UInt8(ascii: "-")
+        write(day, digits: 2, into: &text, at: start + 8)
+        text[start + 10] = UInt8(ascii: "T")
+        write(secondOfDay / 3600, digits: 2, into: &text, at: start + 11)
+        text[start + 13] = UInt8(ascii: ":")
+        write(secondOfDay / 60 % 60, digits: 2, into: &text, at: start + 14)
+        text[start + 16] = UInt8(ascii: ":")
+        write(secondOfDay % 60, digits: 2, into: &text, at: start + 17)
+        text[start + 19] = UInt8(ascii: "Z")
+        return true
     }
 
     func decode(_ string: String) throws -> Date {
