@@ -197,12 +197,7 @@ struct ProxyResilienceTests {
         defer { Task { await backend.stop() } }
         let database = try await TestServer.createDatabase()
         defer { Task { try? await TestServer.dropDatabase(database) } }
-        let forwarder = TCPForwarder(to: database.host, port: database.port)
-        try await forwarder.start()
-        var viaForwarder = database
-        viaForwarder.host = "127.0.0.1"
-        viaForwarder.port = forwarder.port
-        viaForwarder.connectionWaitTimeout = .seconds(1)
+        let (forwarder, viaForwarder) = try await TCPForwarder.inFront(of: database)
         let server = try await TestServer.start(storeConfiguration: viaForwarder)
         let port = try await server.proxy(pool: "web", backends: [("a", backend.port)])
         #expect(try await TestServer.through(port).status == 200)

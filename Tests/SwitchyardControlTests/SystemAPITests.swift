@@ -145,13 +145,8 @@ struct StoreOutageTests {
         }
 
         // A forwarder whose port is known but closed: PostgreSQL is "down".
-        let forwarder = TCPForwarder(to: database.host, port: database.port)
-        try await forwarder.start()
+        let (forwarder, viaForwarder) = try await TCPForwarder.inFront(of: database)
         try await forwarder.cut()
-        var viaForwarder = database
-        viaForwarder.host = "127.0.0.1"
-        viaForwarder.port = forwarder.port
-        viaForwarder.connectionWaitTimeout = .seconds(1)
         let store = Store(configuration: viaForwarder, logger: TestServer.logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = try ControlServer(configuration: .init(host: "127.0.0.1", port: 0), store: store, logger: TestServer.logger)
@@ -186,12 +181,8 @@ extension StoreOutageTests {
     func darkNetwork() async throws {
         let database = try await TestServer.createDatabase()
         defer { Task { try? await TestServer.dropDatabase(database) } }
-        let forwarder = TCPForwarder(to: database.host, port: database.port)
-        try await forwarder.start()
-        var viaForwarder = database
-        viaForwarder.host = "127.0.0.1"
-        viaForwarder.port = forwarder.port
-        viaForwarder.connectionWaitTimeout = .seconds(1)
+        let (forwarder, reachable) = try await TCPForwarder.inFront(of: database)
+        var viaForwarder = reachable
         viaForwarder.queryTimeout = .seconds(2)
         let server = try await TestServer.start(storeConfiguration: viaForwarder)
         #expect(try await server.makePool("web").status == 201)

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SwitchyardStore
 
 /// A loopback TCP forwarder that a test can cut (closing its socket and every connection) and
 /// restore on the same port: PostgreSQL going away and coming back, without touching PostgreSQL. It
@@ -17,6 +18,18 @@ final class TCPForwarder: Sendable {
 
     init(to host: String, port: Int) {
         self.target = (host, port)
+    }
+
+    /// A forwarder to `database`, started, and the store configuration that reaches the database
+    /// through it (waiting at most 1 s for a connection, so that outages show quickly).
+    static func inFront(of database: StoreConfiguration) async throws -> (TCPForwarder, StoreConfiguration) {
+        let forwarder = TCPForwarder(to: database.host, port: database.port)
+        try await forwarder.start()
+        var viaForwarder = database
+        viaForwarder.host = "127.0.0.1"
+        viaForwarder.port = forwarder.port
+        viaForwarder.connectionWaitTimeout = .seconds(1)
+        return (forwarder, viaForwarder)
     }
 
     /// Starts listening (on `port`, or a free one the first time).
