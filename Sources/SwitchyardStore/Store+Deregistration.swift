@@ -38,19 +38,16 @@ extension Store {
             SELECT EXISTS (SELECT 1 FROM p), EXISTS (SELECT 1 FROM b), (SELECT generation FROM g),
                    (SELECT pg_notify(\(Store.changeChannel), generation::text)::text FROM g)
             """
+        // `withConnection` maps PostgreSQL errors to `StoreError`.
         return try await withConnection { connection in
-            do {
-                let rows = try await connection.query(query, logger: self.logger)
-                for try await (poolExists, backendExists, generation, _) in rows.decode((Bool, Bool, Int64?, String?).self) {
-                    if let generation { return .deregistered(generation: generation) }
-                    if !poolExists { return .noPool }
-                    if !backendExists { return .noBackend }
-                    return .guarded
-                }
-                return .noPool
-            } catch {
-                throw StoreError.from(error)
+            let rows = try await connection.query(query, logger: self.logger)
+            for try await (poolExists, backendExists, generation, _) in rows.decode((Bool, Bool, Int64?, String?).self) {
+                if let generation { return .deregistered(generation: generation) }
+                if !poolExists { return .noPool }
+                if !backendExists { return .noBackend }
+                return .guarded
             }
+            return .noPool
         }
     }
 }

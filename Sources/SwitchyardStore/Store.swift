@@ -36,12 +36,6 @@ public final class Store: Service, Sendable {
         let pending = PendingAnswer<T>()
         return try await withCheckedThrowingContinuation { continuation in
             pending.state.withLock { $0.continuation = continuation }
-            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
-                pending.state.withLock { state in
-                    state.continuation?.resume(with: result)
-                    state.continuation = nil
-                }
-            }
             let operation = Task {
                 do {
                     let value = try await client.withConnection { connection in
@@ -57,31 +51,22 @@ public final class Store: Service, Sendable {
                         // connection fails the query (or the pool drops the connection once it returns).
                         let deadline = Task {
                             guard (try? await Task.sleep(for: queryTimeout)) != nil else { return }
-                            let timedOut = pending.state.withLock { state -> Bool in
-                                guard let continuation = state.continuation else { return false }
-                                state.continuation = nil
-                                continuation.resume(throwing: StoreError.unavailable("no answer from PostgreSQL within \(queryTimeout)"))
-                                return true
-                            }
+                            let timedOut = pending.answer(.failure(StoreError.unavailable("no answer from PostgreSQL within \(queryTimeout)")))
                             if timedOut { try? await connection.close() }
                         }
                         defer { deadline.cancel() }
                         return try await body(connection)
                     }
-                    finish(.success(value))
+                    pending.answer(.success(value))
                 } catch {
-                    finish(.failure(StoreError.from(error)))
+                    pending.answer(.failure(StoreError.from(error)))
                 }
             }
             let watchdog = Task {
                 guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                // Decide and answer under one lock, so that the work either started or never will.
-                let timedOut = pending.state.withLock { state -> Bool in
-                    guard !state.started, let continuation = state.continuation else { return false }
-                    state.continuation = nil
-                    continuation.resume(throwing: StoreError.unavailable("no database connection within \(timeout)"))
-                    return true
-                }
+                // Decided under one lock with the start, so that the work either started or never will.
+                let timedOut = pending.answer(
+                    .failure(StoreError.unavailable("no database connection within \(timeout)")), onlyBeforeStart: true)
                 if timedOut { operation.cancel() }
             }
             let alreadyStarted = pending.state.withLock { state in
@@ -177,14 +162,10 @@ public final class Store: Service, Sendable {
         statement.describe(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(spec)), by: context)
         let query = statement.query
         return try await withConnection { connection in
-            do {
-                for try await (generation, stamp, _) in try await connection.query(query, logger: self.logger).decode((Int64, Date, String).self) {
-                    return (generation, stamp)
-                }
-                return nil
-            } catch {
-                throw StoreError.from(error)
+            for try await (generation, stamp, _) in try await connection.query(query, logger: self.logger).decode((Int64, Date, String).self) {
+                return (generation, stamp)
             }
+            return nil
         }
     }
 
@@ -199,4 +180,16 @@ public final class Store: Service, Sendable {
 private final class PendingAnswer<T: Sendable>: Sendable {
     /// The caller while unanswered; `started` once a connection was had.
     let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool, watchdog: Task<Void, Never>?)>((nil, false, nil))
+
+    /// Answers the caller unless it was answered already (or, with `onlyBeforeStart`, unless the work
+    /// has a connection). Whether this call was the one that answered.
+    @discardableResult
+    func answer(_ result: Result<T, any Error>, onlyBeforeStart: Bool = false) -> Bool {
+        state.withLock { state in
+            guard let continuation = state.continuation, !(onlyBeforeStart && state.started) else { return false }
+            state.continuation = nil
+            continuation.resume(with: result)
+            return true
+        }
+    }
 }
