@@ -11,19 +11,10 @@ struct ChangeStatement {
     private var text = PostgresQuery.StringInterpolation(literalCapacity: 1024, interpolationCount: 16)
     private let bumps: Bool
 
-    /// `generation` is the write's, if it has taken one. With `requiringPool`, the statement is a whole
-    /// write on its own: it share-locks that pool first (the lock order of `WriteTransaction`) and,
-    /// if the pool does not exist, changes nothing and answers no row.
-    init(generation: Int64?, requiringPool pool: String? = nil) {
+    /// `generation` is the write's, if it has taken one.
+    init(generation: Int64?) {
         bumps = generation == nil
-        if let pool {
-            precondition(generation == nil, "a statement that requires a pool is a write of its own")
-            text.appendLiteral("WITH p AS (SELECT name FROM pools WHERE name = ")
-            text.appendInterpolation(pool)
-            text.appendLiteral(
-                " FOR KEY SHARE), g AS (UPDATE config_state SET generation = generation + 1 WHERE EXISTS (SELECT 1 FROM p) RETURNING generation), "
-            )
-        } else if let generation {
+        if let generation {
             text.appendLiteral("WITH g AS (SELECT \(generation)::bigint AS generation), ")
         } else {
             text.appendLiteral("WITH g AS (UPDATE config_state SET generation = generation + 1 RETURNING generation), ")

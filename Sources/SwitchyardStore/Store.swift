@@ -11,6 +11,8 @@ public final class Store: Service, Sendable {
     public let client: PostgresClient
     public let configuration: StoreConfiguration
     let logger: Logger
+    /// The connection-wait and query deadlines of in-flight calls.
+    let deadlines: CallDeadlines
 
     /// NOTIFY channel that carries the new generation after every write.
     public static let changeChannel = "switchyard_config"
@@ -18,43 +20,56 @@ public final class Store: Service, Sendable {
     public init(configuration: StoreConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        let shortest = min(configuration.connectionWaitTimeout, configuration.queryTimeout)
+        self.deadlines = CallDeadlines(tick: min(max(shortest / 20, .milliseconds(10)), .milliseconds(250)))
         self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
     }
 
     public func run() async throws {
-        await client.run()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.deadlines.run() }
+            await client.run()
+            group.cancelAll()
+        }
     }
 
     /// Runs `body` on one connection, mapping connection failures to `StoreError.unavailable`. While
     /// PostgreSQL is down the pool queues requests instead of failing them, so waiting for a connection
-    /// is bounded by `configuration.connectionWaitTimeout`, and the work on it by `queryTimeout`.
+    /// is bounded by `configuration.connectionWaitTimeout`, and the work on it by `queryTimeout`
+    /// (both kept by `deadlines`).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client
-        let timeout = configuration.connectionWaitTimeout
+        let deadlines = self.deadlines
+        let waitTimeout = configuration.connectionWaitTimeout
         let queryTimeout = configuration.queryTimeout
-        // nil once answered; `started` once a connection was had (then the body may take its time).
+        // The caller while unanswered; `started` once a connection was had.
         let pending = PendingAnswer<T>()
         return try await withCheckedThrowingContinuation { continuation in
             pending.state.withLock { $0.continuation = continuation }
+            let id = deadlines.add(deadline: .now + waitTimeout) { connection in
+                if let connection {
+                    // The caller is answered at the deadline whatever the query does; closing the
+                    // connection fails the query (or the pool drops the connection once it returns).
+                    if pending.answer(.failure(StoreError.unavailable("no answer from PostgreSQL within \(queryTimeout)"))) {
+                        _ = connection.close() as EventLoopFuture<Void>
+                    }
+                } else {
+                    // Decided under one lock with the start, so that the work either started or never will.
+                    pending.answer(.failure(StoreError.unavailable("no database connection within \(waitTimeout)")), onlyBeforeStart: true)
+                }
+            }
             let operation = Task {
+                defer { deadlines.remove(id) }
                 do {
                     let value = try await client.withConnection { connection in
-                        // Connected: the deadline no longer applies; stop its timer. But if the caller was
-                        // already told "unavailable", the work must not happen behind its back.
-                        let (answered, watchdog) = pending.state.withLock { state in
+                        // Connected: from now on the query deadline applies. But if the caller was already
+                        // told "unavailable", the work must not happen behind its back.
+                        let answered = pending.state.withLock { state in
                             if state.continuation != nil { state.started = true }
-                            return (state.continuation == nil, state.watchdog)
+                            return state.continuation == nil
                         }
-                        watchdog?.cancel()
                         if answered { throw CancellationError() }
-                        // The caller is answered at the deadline whatever the query does; closing the
-                        // connection fails the query (or the pool drops the connection once it returns).
-                        let deadline = Task {
-                            guard (try? await Task.sleep(for: queryTimeout)) != nil else { return }
-                            let timedOut = pending.answer(.failure(StoreError.unavailable("no answer from PostgreSQL within \(queryTimeout)")))
-                            if timedOut { try? await connection.close() }
-                        }
-                        defer { deadline.cancel() }
+                        deadlines.connected(id, connection, deadline: .now + queryTimeout)
                         return try await body(connection)
                     }
                     pending.answer(.success(value))
@@ -62,18 +77,7 @@ public final class Store: Service, Sendable {
                     pending.answer(.failure(StoreError.from(error)))
                 }
             }
-            let watchdog = Task {
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                // Decided under one lock with the start, so that the work either started or never will.
-                let timedOut = pending.answer(
-                    .failure(StoreError.unavailable("no database connection within \(timeout)")), onlyBeforeStart: true)
-                if timedOut { operation.cancel() }
-            }
-            let alreadyStarted = pending.state.withLock { state in
-                state.watchdog = watchdog
-                return state.started
-            }
-            if alreadyStarted { watchdog.cancel() }
+            deadlines.attach(operation, to: id)
         }
     }
 
@@ -151,18 +155,16 @@ public final class Store: Service, Sendable {
         }
     }
 
-    /// Registers a backend in one statement that is its own transaction: no BEGIN, lookups or COMMIT
-    /// round trips for the write deploy scripts make most. The pool is share-locked before the
-    /// generation, as in `write`; a taken name fails on the primary key (`StoreError.constraint`
-    /// 23505). Nil when the pool does not exist (then nothing was written).
+    /// Registers a backend in one statement that is its own transaction, prepared once per connection
+    /// (`RegisterBackendStatement`): no BEGIN, lookups or COMMIT round trips for the write deploy
+    /// scripts make most. A taken name fails on the primary key (`StoreError.constraint` 23505). Nil
+    /// when the pool does not exist (then nothing was written).
     public func register(
         backend name: String, in pool: String, _ spec: BackendSpec, context: WriteContext
     ) async throws -> (generation: Int64, stamp: Date)? {
-        var statement = ChangeStatement(generation: nil, requiringPool: pool)
-        statement.describe(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(spec)), by: context)
-        let query = statement.query
+        let statement = RegisterBackendStatement(pool: pool, name: name, spec: spec, context: context)
         return try await withConnection { connection in
-            for try await (generation, stamp, _) in try await connection.query(query, logger: self.logger).decode((Int64, Date, String).self) {
+            for try await (generation, stamp) in try await connection.execute(statement, logger: self.logger) {
                 return (generation, stamp)
             }
             return nil
@@ -176,10 +178,10 @@ public final class Store: Service, Sendable {
     }
 }
 
-/// One store call's answer, given once: by the call itself or by the connection-wait deadline.
+/// One store call's answer, given once: by the call itself or by its deadline (`CallDeadlines`).
 private final class PendingAnswer<T: Sendable>: Sendable {
     /// The caller while unanswered; `started` once a connection was had.
-    let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool, watchdog: Task<Void, Never>?)>((nil, false, nil))
+    let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, started: Bool)>((nil, false))
 
     /// Answers the caller unless it was answered already (or, with `onlyBeforeStart`, unless the work
     /// has a connection). Whether this call was the one that answered.

@@ -79,9 +79,20 @@ enum StoreQueries {
 
     private static func decodeBackends(_ rows: PostgresRowSequence) async throws -> [BackendRecord] {
         var records: [BackendRecord] = []
-        for try await (pool, name, address, port, weight, backup, state, version, created, updated) in rows.decode(
-            (String, String, String, Int, Int, Bool, String, Int64, Date, Date).self)
-        {
+        // Cell by cell: decoding a 10-tuple goes through generic metadata per row (a quarter of a
+        // 10,000-backend list's time).
+        for try await row in rows {
+            var cells = row.makeIterator()
+            let pool = try cells.decodeNext(String.self)
+            let name = try cells.decodeNext(String.self)
+            let address = try cells.decodeNext(String.self)
+            let port = try cells.decodeNext(Int.self)
+            let weight = try cells.decodeNext(Int.self)
+            let backup = try cells.decodeNext(Bool.self)
+            let state = try cells.decodeNext(String.self)
+            let version = try cells.decodeNext(Int64.self)
+            let created = try cells.decodeNext(Date.self)
+            let updated = try cells.decodeNext(Date.self)
             guard let adminState = AdminState(rawValue: state) else { throw StoreError.corruptRow("backend \(pool)/\(name): \(state)") }
             let spec = BackendSpec(address: address, port: port, weight: weight, backup: backup, adminState: adminState)
             records.append(BackendRecord(pool: pool, name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
@@ -143,5 +154,13 @@ enum StoreQueries {
             document.listeners[listener.name] = listener.spec
         }
         return document
+    }
+}
+
+extension PostgresRow.Iterator {
+    /// The next column's value.
+    mutating func decodeNext<T: PostgresDecodable>(_ type: T.Type) throws -> T {
+        guard let cell = next() else { throw StoreError.corruptRow("a row has fewer columns than its query selects") }
+        return try cell.decode(T.self, context: .default)
     }
 }

@@ -37,6 +37,47 @@ struct BackendAPITests {
         }
     }
 
+    @Test("registration and deregistration (single prepared statements) write the audit rows a transactional write would")
+    func auditOfSingleStatementWrites() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            let spec: [String: Any] = ["address": "app-1.internal", "port": 8443, "weight": 7, "backup": true, "admin_state": "draining"]
+            // Several rounds, so that pooled connections run their prepared statements again.
+            for round in 1...4 {
+                let created = try await server.post("/v1/pools/web/backends", spec.merging(["name": "b-\(round)"]) { $1 })
+                #expect(created.status == 201)
+                let generation = try #require(created.generation)
+                let removed = try await server.delete("/v1/pools/web/backends/b-\(round)")
+                #expect(removed.status == 204)
+                #expect(removed.generation == generation + 1)
+
+                let rows = try await server.get("/v1/changes?since=\(generation - 1)").json["items"] as? [[String: Any]] ?? []
+                #expect(rows.count == 2)
+                let (create, delete) = (try #require(rows.first), try #require(rows.last))
+                #expect(create["generation"] as? Int == generation)
+                #expect(create["action"] as? String == "create")
+                #expect(create["resource_type"] as? String == "backend")
+                #expect(create["resource"] as? String == "web/b-\(round)")
+                #expect(create["actor"] as? String == "admin")
+                #expect(create["request"] as? String == "POST /v1/pools/web/backends")
+                #expect(create["before"] == nil || create["before"] is NSNull)
+                let after = try #require(create["after"] as? [String: Any])
+                #expect(try Self.canonical(after) == Self.canonical(spec))
+                #expect(delete["generation"] as? Int == generation + 1)
+                #expect(delete["action"] as? String == "delete")
+                #expect(delete["resource"] as? String == "web/b-\(round)")
+                let before = try #require(delete["before"] as? [String: Any])
+                #expect(try Self.canonical(before) == Self.canonical(spec))
+                #expect(delete["after"] == nil || delete["after"] is NSNull)
+            }
+        }
+    }
+
+    /// A JSON object as text with sorted keys, to compare objects whatever their numbers' Foundation types.
+    static func canonical(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
     @Test("bad backends are refused field by field; unknown pools are 404; taken names 409")
     func errors() async throws {
         try await TestServer.with { server in

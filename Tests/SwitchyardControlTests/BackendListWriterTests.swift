@@ -48,4 +48,25 @@ struct BackendListWriterTests {
             #expect(written == generated)
         }
     }
+
+    @Test("the byte sink grows past its first capacity without losing or reordering bytes")
+    func byteSinkGrows() {
+        var sink = ByteSink(capacity: 1)
+        var expected: [UInt8] = []
+        for round in 0..<500 {
+            sink.append(UInt8(round % 256))
+            expected.append(UInt8(round % 256))
+            sink.append("key\" : ")
+            expected.append(contentsOf: Array("key\" : ".utf8))
+            sink.append(repeating: UInt8(ascii: " "), count: round % 13)
+            expected.append(contentsOf: repeatElement(UInt8(ascii: " "), count: round % 13))
+            sink.write(upTo: 8) { room in
+                for index in 0..<(round % 9) { room[index] = UInt8(ascii: "a") + UInt8(index) }
+                return round % 9
+            }
+            expected.append(contentsOf: (0..<(round % 9)).map { UInt8(ascii: "a") + UInt8($0) })
+        }
+        #expect(sink.count == expected.count)
+        #expect(sink.bytes == expected)
+    }
 }

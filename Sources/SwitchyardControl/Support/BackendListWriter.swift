@@ -5,12 +5,15 @@ import SwitchyardAPI
 /// slashes unescaped, dates as `InternetDateTranscoder` writes them). For 10,000 backends,
 /// Foundation's `JSONEncoder` took ~350 ms of a ~440 ms list; this takes a few milliseconds.
 /// `BackendListWriterTests` holds it to the generated encoding.
-struct BackendListWriter {
-    private var out: [UInt8] = []
+struct BackendListWriter: ~Copyable {
+    private var out: ByteSink
+
+    private init(capacity: Int) {
+        out = ByteSink(capacity: capacity)
+    }
 
     static func encode(_ list: Schemas.BackendList) -> [UInt8] {
-        var writer = BackendListWriter()
-        writer.out.reserveCapacity(200 + list.items.count * 640)
+        var writer = BackendListWriter(capacity: 200 + list.items.count * 640)
         writer.raw("{\n  \"items\" : ")
         writer.array(list.items, indent: 2) { writer, backend in writer.backend(backend, indent: 4) }
         if let next = list.nextCursor {
@@ -18,7 +21,7 @@ struct BackendListWriter {
             writer.string(next)
         }
         writer.raw("\n}")
-        return writer.out
+        return writer.out.bytes
     }
 
     private mutating func backend(_ backend: Schemas.Backend, indent: Int) {
@@ -113,7 +116,7 @@ struct BackendListWriter {
             isFirst = false
             writer.spaces(indent + 2)
             writer.out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { writer.out.append(contentsOf: $0) }
+            writer.out.append(name)
             writer.raw("\" : ")
         }
 
@@ -127,41 +130,50 @@ struct BackendListWriter {
     // MARK: Scalars
 
     private mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(text)
     }
 
     private mutating func spaces(_ count: Int) {
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
+        out.append(repeating: UInt8(ascii: " "), count: count)
     }
 
     private mutating func number(_ value: some BinaryInteger) {
         guard value > 0 else {
-            if value == 0 { out.append(UInt8(ascii: "0")) } else { out.append(contentsOf: String(value).utf8) }
+            if value == 0 {
+                out.append(UInt8(ascii: "0"))
+            } else {
+                var text = String(value)
+                text.withUTF8 { out.append($0) }
+            }
             return
         }
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
         var rest = UInt64(value)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+        var digits = 0
+        var probe = rest
+        while probe > 0 {
+            digits += 1
+            probe /= 10
+        }
+        out.write(upTo: digits) { text in
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
-                count += 1
             }
-            out.append(contentsOf: buffer[(20 - count)...])
+            return digits
         }
     }
 
     private mutating func date(_ value: Date) {
         out.append(UInt8(ascii: "\""))
-        if !InternetDateTranscoder.append(value, to: &out) {
+        var written = false
+        out.write(upTo: InternetDateTranscoder.length) { text in
+            written = InternetDateTranscoder.write(value, into: text)
+            return written ? InternetDateTranscoder.length : 0
+        }
+        if !written {
             // Outside years 1900–9999, which stored timestamps are not: Foundation's answer.
-            out.append(contentsOf: ((try? InternetDateTranscoder().encode(value)) ?? "").utf8)
+            var text = (try? InternetDateTranscoder().encode(value)) ?? ""
+            text.withUTF8 { out.append($0) }
         }
         out.append(UInt8(ascii: "\""))
     }
@@ -169,8 +181,13 @@ struct BackendListWriter {
     private mutating func string(_ value: String) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: value.utf8)
+        var value = value
+        let copied = value.withUTF8 { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            out.append(bytes)
+            return true
+        }
+        if copied {
             out.append(UInt8(ascii: "\""))
             return
         }
@@ -185,9 +202,11 @@ struct BackendListWriter {
             case 0x0C: raw("\\f")
             case 0..<0x20:
                 raw("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
+                let hex: StaticString = "0123456789abcdef"
+                hex.withUTF8Buffer { digits in
+                    out.append(digits[Int(byte >> 4)])
+                    out.append(digits[Int(byte & 0x0F)])
+                }
             default: out.append(byte)
             }
         }

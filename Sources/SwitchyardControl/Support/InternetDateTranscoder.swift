@@ -18,29 +18,38 @@ struct InternetDateTranscoder: DateTranscoder {
     /// Appends the timestamp's 20 bytes to `text`; false (and nothing appended) outside the years this
     /// arithmetic covers.
     static func append(_ date: Date, to text: inout [UInt8]) -> Bool {
+        var digits: [UInt8] = Array(repeating: 0, count: length)
+        guard digits.withUnsafeMutableBufferPointer({ write(date, into: $0) }) else { return false }
+        text.append(contentsOf: digits)
+        return true
+    }
+
+    /// The length of every date `write` writes: `yyyy-MM-ddTHH:mm:ssZ`.
+    static let length = 20
+
+    /// Writes `date` into the first `length` bytes of `text`, as `append` does.
+    static func write(_ date: Date, into text: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         // Foundation (ICU) first rounds to the millisecond, then drops the fraction: do the same.
         let seconds = ((date.timeIntervalSince1970 * 1000).rounded() / 1000).rounded(.down)
         // Years 1900 through 9999 only. Anything else is Foundation's business: before 1582 it switches
         // to the Julian calendar.
-        guard seconds >= -2_208_988_800, seconds < 253_402_300_800 else { return false }
+        guard seconds >= -2_208_988_800, seconds < 253_402_300_800, text.count >= length else { return false }
         let total = Int(seconds)
         let days = total.floorDivided(by: 86_400)
         let secondOfDay = total - days * 86_400
         let (year, month, day) = Self.civil(fromDays: days)
-        let start = text.count
-        text.append(contentsOf: repeatElement(0, count: 20))
-        write(year, digits: 4, into: &text, at: start)
-        text[start + 4] = UInt8(ascii: "-")
-        write(month, digits: 2, into: &text, at: start + 5)
-        text[start + 7] = UInt8(ascii: "-")
-        write(day, digits: 2, into: &text, at: start + 8)
-        text[start + 10] = UInt8(ascii: "T")
-        write(secondOfDay / 3600, digits: 2, into: &text, at: start + 11)
-        text[start + 13] = UInt8(ascii: ":")
-        write(secondOfDay / 60 % 60, digits: 2, into: &text, at: start + 14)
-        text[start + 16] = UInt8(ascii: ":")
-        write(secondOfDay % 60, digits: 2, into: &text, at: start + 17)
-        text[start + 19] = UInt8(ascii: "Z")
+        write(year, digits: 4, into: text, at: 0)
+        text[4] = UInt8(ascii: "-")
+        write(month, digits: 2, into: text, at: 5)
+        text[7] = UInt8(ascii: "-")
+        write(day, digits: 2, into: text, at: 8)
+        text[10] = UInt8(ascii: "T")
+        write(secondOfDay / 3600, digits: 2, into: text, at: 11)
+        text[13] = UInt8(ascii: ":")
+        write(secondOfDay / 60 % 60, digits: 2, into: text, at: 14)
+        text[16] = UInt8(ascii: ":")
+        write(secondOfDay % 60, digits: 2, into: text, at: 17)
+        text[19] = UInt8(ascii: "Z")
         return true
     }
 
@@ -61,7 +70,7 @@ struct InternetDateTranscoder: DateTranscoder {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func write(_ value: Int, digits: Int, into text: inout [UInt8], at offset: Int) {
+    private static func write(_ value: Int, digits: Int, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
         var value = value
         for index in stride(from: offset + digits - 1, through: offset, by: -1) {
             text[index] = UInt8(ascii: "0") + UInt8(value % 10)

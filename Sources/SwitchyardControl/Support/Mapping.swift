@@ -160,7 +160,8 @@ extension Schemas.Pool {
 extension Schemas.Backend {
     init(_ record: BackendRecord, observed view: ObservedState.BackendView) {
         let spec = record.spec
-        let health = view.health(pool: record.pool, backend: record.name)
+        let key = ObservedState.BackendView.key(pool: record.pool, backend: record.name)
+        let health = view.health(key)
         self.init(
             name: record.name,
             pool: record.pool,
@@ -172,12 +173,12 @@ extension Schemas.Backend {
             // As the instance answering sees it; unknown until its data plane has an opinion.
             health: health.map { .init(status: .init(rawValue: $0.status.rawValue)!, reason: $0.reason, since: $0.since) }
                 ?? .init(status: .unknown),
-            healthByInstance: view.byInstance(pool: record.pool, backend: record.name).map { instance, report in
+            healthByInstance: view.byInstance(key).map { instance, id, report in
                 .init(
-                    instance: instance.id.uuidString.lowercased(), instanceName: instance.name,
+                    instance: id, instanceName: instance.name,
                     status: .init(rawValue: report.status.rawValue)!, reason: report.reason, since: report.since)
             },
-            activeConnections: view.activeConnections(pool: record.pool, backend: record.name),
+            activeConnections: view.activeConnections(key),
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)

@@ -22,25 +22,29 @@ public final class ObservedState: Sendable {
     func backendView() -> BackendView {
         // Running instances only: stopped ones and those silent for 30 s (stale) no longer speak for traffic.
         let now = Date()
+        let running = instances.withLock { $0 }.filter { !$0.stopped && now.timeIntervalSince($0.heartbeatAt) <= 30 }
         return BackendView(
             local: dataPlane?.backendHealth() ?? [:],
-            instances: instances.withLock { $0 }.filter { !$0.stopped && now.timeIntervalSince($0.heartbeatAt) <= 30 }, dataPlane: dataPlane)
+            instances: running.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: dataPlane)
     }
 
+    /// Lookups by "pool/backend" key (`BackendView.key`), built once per backend: a list maps 10,000.
     struct BackendView {
         let local: [String: BackendHealthReport]
-        let instances: [InstanceRecord]
+        /// Each running instance with its id as the API writes it (formatted once, not once per backend).
+        let instances: [(record: InstanceRecord, id: String)]
         let dataPlane: (any DataPlane)?
 
-        func health(pool: String, backend: String) -> BackendHealthReport? { local["\(pool)/\(backend)"] }
+        static func key(pool: String, backend: String) -> String { "\(pool)/\(backend)" }
 
-        func byInstance(pool: String, backend: String) -> [(InstanceRecord, BackendHealthReport)] {
-            let key = "\(pool)/\(backend)"
-            return instances.compactMap { record in record.backendHealth[key].map { (record, $0) } }
+        func health(_ key: String) -> BackendHealthReport? { local[key] }
+
+        func byInstance(_ key: String) -> [(instance: InstanceRecord, id: String, report: BackendHealthReport)] {
+            instances.compactMap { instance in instance.record.backendHealth[key].map { (instance.record, instance.id, $0) } }
         }
 
-        func activeConnections(pool: String, backend: String) -> Int {
-            dataPlane?.activeConnections(backend: "\(pool)/\(backend)") ?? 0
+        func activeConnections(_ key: String) -> Int {
+            dataPlane?.activeConnections(backend: key) ?? 0
         }
     }
 }

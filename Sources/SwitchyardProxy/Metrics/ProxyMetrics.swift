@@ -31,8 +31,7 @@ public final class ProxyMetrics: Sendable {
     /// sessions (TCP).
     public func activeConnections(backend key: String) -> Int {
         guard let counters = registry.withLock({ $0.backends[key] }) else { return 0 }
-        let counts = counters.snapshot
-        return counts.inFlight + counts.activeConnections
+        return counters.inFlightAndActive
     }
 
     /// Forgets counters of listeners, pools and backends that no longer exist.

@@ -36,6 +36,11 @@ public final class TrafficCounters: Sendable {
 
     public init() {}
 
+    /// Requests in flight plus active TCP sessions, without a whole `snapshot` (API lists ask per backend).
+    var inFlightAndActive: Int {
+        inFlight.load(ordering: .relaxed) + activeConnections.load(ordering: .relaxed)
+    }
+
     public var snapshot: Counts {
         var counts = Counts()
         counts.requests = requests.load(ordering: .relaxed)
