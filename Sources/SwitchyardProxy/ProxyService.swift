@@ -29,6 +29,7 @@ public final class ProxyService: Service, DataPlane {
     private let group: MultiThreadedEventLoopGroup
     private let workers: [ObjectIdentifier: ProxyWorker]
     private let listeners: ListenerManager
+    private let gate = ShutdownGate()
     private let checker: HealthChecker
     private let configuration: Configuration
     private let logger: Logger
@@ -49,8 +50,11 @@ public final class ProxyService: Service, DataPlane {
         checker = HealthChecker(group: group, registry: health)
     }
 
-    /// Follows a newly swapped snapshot: health trackers and probes, drains, then sockets.
+    /// Follows a newly swapped snapshot: health trackers and probes, drains, then sockets. Does nothing
+    /// once the service is stopping.
     public func apply(_ config: RuntimeConfig) async {
+        guard gate.enter() else { return }
+        defer { gate.leave() }
         health.reconcile(config)
         checker.reconcile(config)
         var backends = Set<String>()
@@ -67,6 +71,7 @@ public final class ProxyService: Service, DataPlane {
             if listeners.currentStates().values.contains(where: { !$0.bound }) { await listeners.reconcile(box.config) }
             for worker in workers.values { worker.eventLoop.execute { worker.sweepIdleConnections() } }
         }
+        await gate.close()
         checker.stopAll()
         await listeners.closeAll()
         try await group.shutdownGracefully()
@@ -75,6 +80,8 @@ public final class ProxyService: Service, DataPlane {
     // MARK: DataPlane status
 
     public func backendHealth() -> [String: BackendHealthReport] { health.reports() }
+
+    public func backendHealth(backend key: String) -> BackendHealthReport? { health.report(for: key) }
 
     public func activeConnections(backend key: String) -> Int { metrics.activeConnections(backend: key) }
 

@@ -8,6 +8,8 @@ public protocol DataPlane: Sendable {
     func apply(_ config: RuntimeConfig) async
     /// Health of every backend by "pool/backend".
     func backendHealth() -> [String: BackendHealthReport]
+    /// Health of one backend ("pool/backend"): a write's answer needs one, not a copy of all.
+    func backendHealth(backend key: String) -> BackendHealthReport?
     /// Requests in flight or TCP sessions to "pool/backend" on this instance.
     func activeConnections(backend key: String) -> Int
     /// The socket state of every listener by name.

@@ -52,17 +52,24 @@ public struct RuntimeConfig: Sendable {
     }
 }
 
-public struct RuntimePool: Sendable {
+public struct RuntimePool: Equatable, Sendable {
     public let name: String
     public let spec: PoolSpec
     /// Backends ordered by name; their index is their identity within this snapshot.
     public let backends: [RuntimeBackend]
 }
 
-public struct RuntimeBackend: Sendable {
+public struct RuntimeBackend: Equatable, Sendable {
     public let pool: String
     public let name: String
     public let spec: BackendSpec
-    /// "pool/backend": the stable identity hash balancing uses.
-    public var key: String { "\(pool)/\(name)" }
+    /// "pool/backend": the stable identity hash balancing uses (built once: the data plane asks often).
+    public let key: String
+
+    public init(pool: String, name: String, spec: BackendSpec) {
+        self.pool = pool
+        self.name = name
+        self.spec = spec
+        key = "\(pool)/\(name)"
+    }
 }

@@ -87,15 +87,20 @@ public final class HealthRegistry: Sendable {
 
     /// Every backend's health for the API.
     public func reports(now: Date = Date()) -> [String: BackendHealthReport] {
-        state.withLock { state in
-            state.entries.mapValues { entry in
-                let status = entry.tracker.reportedStatus(at: now)
-                if status != entry.tracker.status, let until = entry.tracker.ejectedUntil {
-                    return BackendHealthReport(status: status, reason: "ejected until \(until) after failed requests", since: entry.tracker.since)
-                }
-                return BackendHealthReport(status: status, reason: entry.tracker.reason, since: entry.tracker.since)
-            }
+        state.withLock { state in state.entries.mapValues { Self.report(of: $0, at: now) } }
+    }
+
+    /// One backend's health for the API.
+    public func report(for key: String, now: Date = Date()) -> BackendHealthReport? {
+        state.withLock { state in state.entries[key].map { Self.report(of: $0, at: now) } }
+    }
+
+    private static func report(of entry: Entry, at now: Date) -> BackendHealthReport {
+        let status = entry.tracker.reportedStatus(at: now)
+        if status != entry.tracker.status, let until = entry.tracker.ejectedUntil {
+            return BackendHealthReport(status: status, reason: "ejected until \(until) after failed requests", since: entry.tracker.since)
         }
+        return BackendHealthReport(status: status, reason: entry.tracker.reason, since: entry.tracker.since)
     }
 
     /// Health transitions by "pool/backend|to-status", for /metrics.

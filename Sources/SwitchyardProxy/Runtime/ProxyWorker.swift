@@ -12,8 +12,8 @@ final class ProxyWorker: @unchecked Sendable {
     let shared: ProxyShared
     private var config = RuntimeConfig.empty
     private var balancers: [String: PoolBalancer] = [:]
-    /// By "pool/backend@host:port".
-    private var slots: [String: BackendSlot] = [:]
+    /// By pool name, then "pool/backend@host:port".
+    private var slots: [String: [String: BackendSlot]] = [:]
 
     init(eventLoop: any EventLoop, shared: ProxyShared) {
         self.eventLoop = eventLoop
@@ -50,31 +50,45 @@ final class ProxyWorker: @unchecked Sendable {
     }
 
     /// Takes the box's snapshot: new balancers, slots kept for unchanged backends, drains for the rest.
+    /// A pool equal to its previous snapshot keeps its balancer and slots as they are: a write to one
+    /// pool must not cost a rebuild of a 10,000-backend pool beside it.
     func refresh() {
         eventLoop.preconditionInEventLoop()
         let config = shared.box.config
         guard config.generation != self.config.generation else { return }
-        var slots: [String: BackendSlot] = [:]
+        var slots: [String: [String: BackendSlot]] = [:]
         var balancers: [String: PoolBalancer] = [:]
         for pool in config.pools.values {
+            let previousSlots = self.slots[pool.name] ?? [:]
+            if let balancer = self.balancers[pool.name], self.config.pools[pool.name] == pool {
+                balancers[pool.name] = balancer
+                slots[pool.name] = previousSlots
+                continue
+            }
             var poolSlots: [BackendSlot] = []
+            var slotsByIdentity: [String: BackendSlot] = [:]
+            slotsByIdentity.reserveCapacity(pool.backends.count)
             for backend in pool.backends {
                 let identity = "\(backend.key)@\(backend.spec.address):\(backend.spec.port)"
                 let slot =
-                    self.slots[identity]
+                    previousSlots[identity]
                     ?? BackendSlot(
                         key: backend.key, host: backend.spec.address, port: backend.spec.port, counters: shared.metrics.backend(backend.key))
                 slot.setAccepting(
                     backend.spec.takesNewRequests, drainTimeout: .milliseconds(Int64(pool.spec.drainTimeoutMs)), on: eventLoop)
-                slots[identity] = slot
+                slotsByIdentity[identity] = slot
                 poolSlots.append(slot)
             }
+            slots[pool.name] = slotsByIdentity
             balancers[pool.name] = PoolBalancer(pool: pool, slots: poolSlots, counters: shared.metrics.pool(pool.name))
         }
         // Backends that left the snapshot (or moved address) drain with their old pool's timeout.
-        for (identity, slot) in self.slots where slots[identity] == nil {
-            let pool = self.config.pools[String(slot.key.prefix { $0 != "/" })]
-            slot.setAccepting(false, drainTimeout: .milliseconds(Int64(pool?.spec.drainTimeoutMs ?? 0)), on: eventLoop)
+        for (poolName, previousSlots) in self.slots {
+            let current = slots[poolName] ?? [:]
+            let drainTimeout = TimeAmount.milliseconds(Int64(self.config.pools[poolName]?.spec.drainTimeoutMs ?? 0))
+            for (identity, slot) in previousSlots where current[identity] == nil {
+                slot.setAccepting(false, drainTimeout: drainTimeout, on: eventLoop)
+            }
         }
         self.config = config
         self.slots = slots
