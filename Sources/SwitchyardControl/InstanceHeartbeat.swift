@@ -36,6 +36,8 @@ public struct InstanceHeartbeat: Service {
         let host = ProcessInfo.processInfo.hostName
         var registered = false
         var beats = 0
+        // What the last heartbeat stored; unchanged health is not sent again.
+        var storedHealth: [String: BackendHealthReport]?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !registered {
@@ -43,9 +45,11 @@ public struct InstanceHeartbeat: Service {
                     registered = true
                 }
                 metrics.setGeneration(try await store.currentGeneration())
+                let health = observed.dataPlane?.backendHealth() ?? [:]
                 try await store.heartbeat(
                     instance: id, appliedGeneration: snapshot.generation, listeners: observed.dataPlane?.listenerStates() ?? [:],
-                    backendHealth: observed.dataPlane?.backendHealth() ?? [:])
+                    backendHealth: health == storedHealth ? nil : health)
+                storedHealth = health
                 observed.update(instances: try await store.instances())
                 // Idempotency keys live a day; sweep about every ten minutes.
                 if beats % 120 == 0 { try await store.purgeIdempotencyKeys() }

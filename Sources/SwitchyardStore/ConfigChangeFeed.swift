@@ -92,6 +92,9 @@ private actor GenerationLoader {
     }
 
     func refresh() async throws {
+        // The generation first: the poll asks every 5 s, and a whole document of 10,000 backends is not
+        // worth reading to learn that nothing moved.
+        guard try await store.currentGeneration() != lastGeneration else { return }
         let stored = try await store.document()
         guard stored.generation != lastGeneration else { return }
         lastGeneration = stored.generation

@@ -14,19 +14,21 @@ extension Store {
     }
 
     /// Records that the instance is alive, the generation it serves, and what its data plane observes.
+    /// A nil `backendHealth` leaves the stored one as it is (it did not change since the last heartbeat:
+    /// with 10,000 backends it is a megabyte of JSON to encode, write and decode).
     public func heartbeat(
         instance id: UUID, appliedGeneration: Int64, listeners: [String: ListenerBindState] = [:],
-        backendHealth: [String: BackendHealthReport] = [:]
+        backendHealth: [String: BackendHealthReport]? = [:]
     ) async throws {
         let listenersJSON = String(decoding: try Self.observationEncoder.encode(listeners), as: UTF8.self)
-        let healthJSON = String(decoding: try Self.observationEncoder.encode(backendHealth), as: UTF8.self)
+        let healthJSON = try backendHealth.map { String(decoding: try Self.observationEncoder.encode($0), as: UTF8.self) }
         try await withConnection { connection in
             try await connection.query(
                 """
                 UPDATE instances SET heartbeat_at = now(), stopped = false,
                     -- GREATEST: a heartbeat that read the generation just before a swap must not undo the swap's report.
                     applied_generation = GREATEST(applied_generation, \(appliedGeneration)),
-                    listeners = \(listenersJSON)::jsonb, backend_health = \(healthJSON)::jsonb
+                    listeners = \(listenersJSON)::jsonb, backend_health = COALESCE(\(healthJSON)::jsonb, backend_health)
                 WHERE id = \(id)
                 """, logger: self.logger)
         }
@@ -61,6 +63,7 @@ extension Store {
                 WHERE heartbeat_at > now() - interval '1 day' ORDER BY heartbeat_at DESC
                 """, logger: self.logger)
             var records: [InstanceRecord] = []
+            defer { self.observations.keep(only: Set(records.map(\.id))) }
             for try await (id, name, host, version, started, heartbeat, applied, stopped, listeners, health) in rows.decode(
                 (UUID, String, String, String, Date, Date, Int64, Bool, String, String).self)
             {
@@ -69,7 +72,9 @@ extension Store {
                         id: id, name: name, host: host, version: version, startedAt: started, heartbeatAt: heartbeat,
                         appliedGeneration: applied, stopped: stopped,
                         listeners: (try? Self.observationDecoder.decode([String: ListenerBindState].self, from: Data(listeners.utf8))) ?? [:],
-                        backendHealth: (try? Self.observationDecoder.decode([String: BackendHealthReport].self, from: Data(health.utf8))) ?? [:]))
+                        backendHealth: self.observations.backendHealth(of: id, text: health) { text in
+                            (try? Self.observationDecoder.decode([String: BackendHealthReport].self, from: Data(text.utf8))) ?? [:]
+                        }))
             }
             return records
         }

@@ -13,6 +13,8 @@ public final class Store: Service, Sendable {
     let logger: Logger
     /// The connection-wait and query deadlines of in-flight calls.
     let deadlines: CallDeadlines
+    /// Instances' decoded backend health, while unchanged.
+    let observations = ObservationCache()
 
     /// NOTIFY channel that carries the new generation after every write.
     public static let changeChannel = "switchyard_config"

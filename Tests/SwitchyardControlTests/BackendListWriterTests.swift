@@ -1,8 +1,10 @@
 import Foundation
 import SwitchyardAPI
+import SwitchyardCore
 import Testing
 
 @testable import SwitchyardControl
+@testable import SwitchyardStore
 
 @Suite("Backend list writer")
 struct BackendListWriterTests {
@@ -17,33 +19,56 @@ struct BackendListWriterTests {
         return try encoder.encode(list)
     }
 
-    static func backend(_ index: Int, name: String, reports: Int, reason: String?) -> Schemas.Backend {
-        let since = reason == nil ? nil : Date(timeIntervalSince1970: 1_795_709_187 + Double(index))
-        return Schemas.Backend(
-            name: name, pool: "web/\"pool\"", address: "10.0.\(index % 256).1", port: 8000 + index, weight: index % 7,
-            backup: index % 2 == 0, adminState: index % 3 == 0 ? .draining : .enabled,
-            health: .init(status: reason == nil ? .unknown : .healthy, reason: reason, since: since),
-            healthByInstance: (0..<reports).map { instance in
-                .init(
-                    instance: "instance-\(instance)", instanceName: "vm \(instance) ü", status: .unhealthy,
-                    reason: instance % 2 == 0 ? "connect: \\ refused\t\n" : nil, since: instance % 2 == 0 ? since : nil)
-            },
-            activeConnections: index * 3, version: Int64(index) * 1_000_000_007,
+    /// Active connections as a data plane would count them; no health of its own (the view carries it).
+    struct StubDataPlane: DataPlane {
+        func apply(_ config: RuntimeConfig) async {}
+        func backendHealth() -> [String: BackendHealthReport] { [:] }
+        func backendHealth(backend key: String) -> BackendHealthReport? { nil }
+        func activeConnections(backend key: String) -> Int { key.utf8.count * 3 }
+        func listenerStates() -> [String: ListenerBindState] { [:] }
+        func renderMetrics(into out: inout String) {}
+    }
+
+    static func record(_ index: Int, name: String) -> BackendRecord {
+        BackendRecord(
+            pool: "web/\"pool\"", name: name,
+            spec: BackendSpec(
+                address: "10.0.\(index % 256).1", port: 8000 + index, weight: index % 7, backup: index % 2 == 0,
+                adminState: index % 3 == 0 ? .draining : .enabled),
+            version: Int64(index) * 1_000_000_007,
             createdAt: Date(timeIntervalSince1970: 1_700_000_000.999_9), updatedAt: Date(timeIntervalSince1970: 1_795_709_187.25))
     }
 
-    @Test("writes exactly the bytes of the generated encoding: escapes, optional fields, empty arrays, cursors")
+    /// This instance's health for even backends, and reports from up to two other instances.
+    static func view(for records: [BackendRecord]) -> ObservedState.BackendView {
+        var local: [String: BackendHealthReport] = [:]
+        var reported: [[String: BackendHealthReport]] = [[:], [:]]
+        for (index, record) in records.enumerated() {
+            let key = ObservedState.BackendView.key(pool: record.pool, backend: record.name)
+            let since = Date(timeIntervalSince1970: 1_795_709_187 + Double(index))
+            if index % 2 == 0 { local[key] = BackendHealthReport(status: .healthy, reason: "probe \"ok\" / fine", since: since) }
+            for instance in 0..<(index % 3) {
+                reported[instance][key] = BackendHealthReport(
+                    status: .unhealthy, reason: instance % 2 == 0 ? "connect: \\ refused\t\n" : "", since: since)
+            }
+        }
+        let instances = reported.enumerated().map { instance, health in
+            InstanceRecord(
+                id: UUID(), name: "vm \(instance) ü", host: "h", version: "v", startedAt: Date(), heartbeatAt: Date(), appliedGeneration: 1,
+                stopped: false, listeners: [:], backendHealth: health)
+        }
+        return ObservedState.BackendView(
+            local: local, instances: instances.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: StubDataPlane())
+    }
+
+    @Test("writes exactly the bytes of the generated encoding: escapes, health, reports, empty arrays, cursors")
     func matchesGeneratedEncoding() throws {
         let names = ["a", "b-1", "quote\"d", "back\\slash", "ctl\u{01}\u{1F}", "ünï", "sl/ash", "emoji 🚀"]
-        let backends = names.enumerated().map { index, name in
-            Self.backend(index, name: name, reports: index % 3, reason: index % 2 == 0 ? "probe \"ok\" / fine" : nil)
-        }
-        for list in [
-            Schemas.BackendList(items: backends, nextCursor: "YmFja2VuZA=="),
-            Schemas.BackendList(items: backends, nextCursor: nil),
-            Schemas.BackendList(items: [], nextCursor: nil),
-        ] {
-            let written = String(decoding: BackendListWriter.encode(list), as: UTF8.self)
+        let records = names.enumerated().map { index, name in Self.record(index, name: name) }
+        let view = Self.view(for: records)
+        for (items, cursor) in [(records, "YmFja2VuZA=="), (records, nil), ([], nil)] as [([BackendRecord], String?)] {
+            let written = String(decoding: BackendListWriter.encode(items, view: view, nextCursor: cursor), as: UTF8.self)
+            let list = Schemas.BackendList(items: items.map { Schemas.Backend($0, observed: view) }, nextCursor: cursor)
             let generated = String(decoding: try Self.generatedEncoding(list), as: UTF8.self)
             #expect(written == generated)
         }

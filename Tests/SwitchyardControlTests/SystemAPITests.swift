@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardControl
+import SwitchyardCore
 import SwitchyardStore
 import Testing
 
@@ -56,6 +57,28 @@ struct SystemAPITests {
             #expect(items.first?["name"] as? String == "test")
             #expect(items.first?["state"] as? String == "running")
             #expect(applied == 2)
+        }
+    }
+
+    @Test("a heartbeat without backend health keeps the stored one; a changed one replaces it")
+    func heartbeatKeepsUnchangedHealth() async throws {
+        try await TestServer.with { server in
+            let store = Store(configuration: server.storeConfiguration, logger: TestServer.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.run() }
+                let id = UUID()
+                try await store.registerInstance(id: id, name: "probe", host: "h", version: "v")
+                let since = Date(timeIntervalSince1970: 1_795_709_187)
+                let first = ["web/a": BackendHealthReport(status: .healthy, reason: "probe ok", since: since)]
+                try await store.heartbeat(instance: id, appliedGeneration: 1, backendHealth: first)
+                #expect(try await store.instances().first { $0.id == id }?.backendHealth == first)
+                try await store.heartbeat(instance: id, appliedGeneration: 1, backendHealth: nil)
+                #expect(try await store.instances().first { $0.id == id }?.backendHealth == first)
+                let second = ["web/a": BackendHealthReport(status: .unhealthy, reason: "connect refused", since: since)]
+                try await store.heartbeat(instance: id, appliedGeneration: 1, backendHealth: second)
+                #expect(try await store.instances().first { $0.id == id }?.backendHealth == second)
+                group.cancelAll()
+            }
         }
     }
 

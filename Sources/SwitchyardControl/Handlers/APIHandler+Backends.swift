@@ -10,14 +10,13 @@ extension APIHandler {
         let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
         if rows.isEmpty { _ = try await existingPool(input.path.pool) }
         let page = Self.page(rows, limit: limit, key: \.name)
-        let view = observed.backendView()
-        let list = Schemas.BackendList(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next)
+        let view = observed.backendView(forList: true)
         // Lists can be 10,000 backends long: write them by hand (the middleware swaps the bytes in).
         if let preencoded = PreencodedBody.current {
-            preencoded.put(BackendListWriter.encode(list))
+            preencoded.put(BackendListWriter.encode(page.items, view: view, nextCursor: page.next))
             return .ok(.init(body: .json(.init(items: []))))
         }
-        return .ok(.init(body: .json(list)))
+        return .ok(.init(body: .json(.init(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next))))
     }
 
     func getBackend(_ input: Operations.GetBackend.Input) async throws -> Operations.GetBackend.Output {

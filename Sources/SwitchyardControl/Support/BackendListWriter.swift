@@ -1,71 +1,110 @@
 import Foundation
 import SwitchyardAPI
+import SwitchyardStore
 
-/// Writes a `BackendList` by hand, as the generated code's encoder would (sorted keys, pretty-printed,
-/// slashes unescaped, dates as `InternetDateTranscoder` writes them). For 10,000 backends,
-/// Foundation's `JSONEncoder` took ~350 ms of a ~440 ms list; this takes a few milliseconds.
+/// Writes a page of `BackendList` by hand, exactly as the generated code's encoder would write
+/// `Schemas.BackendList(items: records.map { Schemas.Backend($0, observed: view) }, nextCursor:)`
+/// (sorted keys, pretty-printed, slashes unescaped, dates as `InternetDateTranscoder` writes them).
+/// For 10,000 backends, Foundation's `JSONEncoder` took ~350 ms of a ~440 ms list.
 /// `BackendListWriterTests` holds it to the generated encoding.
+///
+/// A noncopyable struct rather than a class: a class's stored buffer is checked for exclusive access
+/// at run time on every append.
 struct BackendListWriter: ~Copyable {
     private var out: ByteSink
+    private let view: ObservedState.BackendView
 
-    private init(capacity: Int) {
+    private init(view: ObservedState.BackendView, capacity: Int) {
+        self.view = view
         out = ByteSink(capacity: capacity)
     }
 
-    static func encode(_ list: Schemas.BackendList) -> [UInt8] {
-        var writer = BackendListWriter(capacity: 200 + list.items.count * 640)
+    static func encode(_ records: some Collection<BackendRecord>, view: ObservedState.BackendView, nextCursor: String?) -> [UInt8] {
+        var writer = BackendListWriter(view: view, capacity: 200 + records.count * 640)
         writer.raw("{\n  \"items\" : ")
-        writer.array(list.items, indent: 2) { writer, backend in writer.backend(backend, indent: 4) }
-        if let next = list.nextCursor {
+        if records.isEmpty {
+            writer.raw("[\n\n  ]")
+        } else {
+            writer.raw("[\n")
+            var first = true
+            for record in records {
+                if !first { writer.raw(",\n") }
+                first = false
+                writer.spaces(4)
+                writer.backend(record, indent: 4)
+            }
+            writer.raw("\n  ]")
+        }
+        if let nextCursor {
             writer.raw(",\n  \"next_cursor\" : ")
-            writer.string(next)
+            writer.string(nextCursor)
         }
         writer.raw("\n}")
         return writer.out.bytes
     }
 
-    private mutating func backend(_ backend: Schemas.Backend, indent: Int) {
+    private mutating func backend(_ record: BackendRecord, indent: Int) {
+        let key = ObservedState.BackendView.key(pool: record.pool, backend: record.name)
+        let spec = record.spec
         var object = ObjectWriter(indent: indent)
         object.open(&self)
         object.key("active_connections", &self)
-        number(backend.activeConnections)
+        number(view.activeConnections(key))
         object.key("address", &self)
-        string(backend.address)
+        string(spec.address)
         object.key("admin_state", &self)
-        string(backend.adminState.rawValue)
+        string(spec.adminState.rawValue)
         object.key("backup", &self)
-        raw(backend.backup ? "true" : "false")
+        raw(spec.backup ? "true" : "false")
         object.key("created_at", &self)
-        date(backend.createdAt)
+        date(record.createdAt)
         object.key("health", &self)
-        health(status: backend.health.status.rawValue, reason: backend.health.reason, since: backend.health.since, indent: indent + 2)
+        // As the instance answering sees it; unknown until its data plane has an opinion.
+        if let report = view.health(key) {
+            healthObject(status: report.status.rawValue, reason: report.reason, since: report.since, indent: indent + 2)
+        } else {
+            healthObject(status: "unknown", reason: nil, since: nil, indent: indent + 2)
+        }
         object.key("health_by_instance", &self)
-        array(backend.healthByInstance, indent: indent + 2) { writer, report in
-            var entry = ObjectWriter(indent: indent + 4)
-            entry.open(&writer)
-            entry.key("instance", &writer)
-            writer.string(report.instance)
-            entry.key("instance_name", &writer)
-            writer.string(report.instanceName)
-            writer.healthFields(&entry, status: report.status.rawValue, reason: report.reason, since: report.since)
-            entry.close(&writer)
+        let reports = view.byInstance(key)
+        if reports.isEmpty {
+            raw("[\n\n")
+            spaces(indent + 2)
+            raw("]")
+        } else {
+            raw("[\n")
+            for (index, (instance, id, report)) in reports.enumerated() {
+                if index > 0 { raw(",\n") }
+                spaces(indent + 4)
+                var entry = ObjectWriter(indent: indent + 4)
+                entry.open(&self)
+                entry.key("instance", &self)
+                string(id)
+                entry.key("instance_name", &self)
+                string(instance.name)
+                healthFields(&entry, status: report.status.rawValue, reason: report.reason, since: report.since)
+                entry.close(&self)
+            }
+            raw("\n")
+            spaces(indent + 2)
+            raw("]")
         }
         object.key("name", &self)
-        string(backend.name)
+        string(record.name)
         object.key("pool", &self)
-        string(backend.pool)
+        string(record.pool)
         object.key("port", &self)
-        number(backend.port)
+        number(spec.port)
         object.key("updated_at", &self)
-        date(backend.updatedAt)
+        date(record.updatedAt)
         object.key("version", &self)
-        number(backend.version)
+        number(record.version)
         object.key("weight", &self)
-        number(backend.weight)
+        number(spec.weight)
         object.close(&self)
     }
 
-    private mutating func health(status: String, reason: String?, since: Date?, indent: Int) {
+    private mutating func healthObject(status: String, reason: String?, since: Date?, indent: Int) {
         var object = ObjectWriter(indent: indent)
         object.open(&self)
         healthFields(&object, status: status, reason: reason, since: since)
@@ -84,24 +123,6 @@ struct BackendListWriter: ~Copyable {
         }
         object.key("status", &self)
         string(status)
-    }
-
-    private mutating func array<Element>(_ elements: [Element], indent: Int, _ write: (inout BackendListWriter, Element) -> Void) {
-        guard !elements.isEmpty else {
-            raw("[\n\n")
-            spaces(indent)
-            raw("]")
-            return
-        }
-        raw("[\n")
-        for (index, element) in elements.enumerated() {
-            if index > 0 { raw(",\n") }
-            spaces(indent + 2)
-            write(&self, element)
-        }
-        raw("\n")
-        spaces(indent)
-        raw("]")
     }
 
     /// Writes an object's braces and keys with the right separators and indentation.

@@ -18,24 +18,31 @@ public final class ObservedState: Sendable {
         instances.withLock { $0 = records }
     }
 
-    /// A view for mapping many backends at once (one snapshot of each source).
-    func backendView() -> BackendView {
+    /// A view for mapping backends. `forList`: one copy of this instance's health for many backends;
+    /// otherwise each backend's is asked for alone (copying all of it cost O(backends) per write).
+    func backendView(forList: Bool = false) -> BackendView {
         // Running instances only: stopped ones and those silent for 30 s (stale) no longer speak for traffic.
         let now = Date()
         let running = instances.withLock { $0 }.filter { !$0.stopped && now.timeIntervalSince($0.heartbeatAt) <= 30 }
-        return BackendView(instances: running.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: dataPlane)
+        return BackendView(
+            local: forList ? dataPlane?.backendHealth() ?? [:] : nil,
+            instances: running.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: dataPlane)
     }
 
     /// Lookups by "pool/backend" key (`BackendView.key`), built once per backend: a list maps 10,000.
-    /// This instance's health is asked per backend: copying all of it cost O(backends) per write.
     struct BackendView {
+        /// This instance's health of every backend, when copied for a list.
+        let local: [String: BackendHealthReport]?
         /// Each running instance with its id as the API writes it (formatted once, not once per backend).
         let instances: [(record: InstanceRecord, id: String)]
         let dataPlane: (any DataPlane)?
 
         static func key(pool: String, backend: String) -> String { "\(pool)/\(backend)" }
 
-        func health(_ key: String) -> BackendHealthReport? { dataPlane?.backendHealth(backend: key) }
+        func health(_ key: String) -> BackendHealthReport? {
+            if let local { return local[key] }
+            return dataPlane?.backendHealth(backend: key)
+        }
 
         func byInstance(_ key: String) -> [(instance: InstanceRecord, id: String, report: BackendHealthReport)] {
             instances.compactMap { instance in instance.record.backendHealth[key].map { (instance.record, instance.id, $0) } }
