@@ -49,10 +49,10 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             self.started = started
         }
 
-        /// Makes this instance the next request's exchange.
-        func reset(head: RequestHead, forwardHead: ByteBuffer, balancer: PoolBalancer, started: NIODeadline) {
+        /// Makes this instance the next request's exchange (`forwardHead` is rewritten by the caller,
+        /// reusing its storage).
+        func reset(head: RequestHead, balancer: PoolBalancer, started: NIODeadline) {
             self.head = head
-            self.forwardHead = forwardHead
             bufferedBody = nil
             requestBody = BodyTracker(head.framing)
             self.balancer = balancer
@@ -277,21 +277,24 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         }
         listenerCounters.requestStarted()
         balancer.counters.requestStarted()
-        let forwardHead = HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", allocator: allocator)
         var rest = buffer
         rest.moveReaderIndex(forwardBy: head.length)
         received = nil
         exchangeNumber &+= 1
         let started = NIODeadline.now()
+        let current: Exchange
         if let spare = spareExchange {
-            spare.reset(head: head, forwardHead: forwardHead, balancer: balancer, started: started)
-            exchange = spare
+            spare.reset(head: head, balancer: balancer, started: started)
+            current = spare
             spareExchange = nil
         } else {
-            exchange = Exchange(head: head, forwardHead: forwardHead, balancer: balancer, started: started)
+            current = Exchange(head: head, forwardHead: allocator.buffer(capacity: 0), balancer: balancer, started: started)
         }
+        // The previous request's head buffer, already sent: rewritten in place, no allocation.
+        HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", into: &current.forwardHead)
+        exchange = current
         if rest.readableBytes > 0 {
-            if exchange!.requestBody.isComplete {
+            if current.requestBody.isComplete {
                 received = rest
                 readsHeld = true
             } else {
@@ -407,33 +410,33 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     // MARK: Backend side
 
     func upstreamRead(_ buffer: ByteBuffer) {
-        guard exchange != nil else { return }
-        exchange!.responseBytesSeen = true
-        if exchange!.response == nil {
-            readResponseHead(buffer)
+        guard let exchange else { return }
+        exchange.responseBytesSeen = true
+        if exchange.response == nil {
+            readResponseHead(buffer, exchange)
         } else {
-            forwardResponseBody(buffer)
+            forwardResponseBody(buffer, exchange)
         }
     }
 
-    private func readResponseHead(_ buffer: ByteBuffer) {
+    private func readResponseHead(_ buffer: ByteBuffer, _ exchange: Exchange) {
         var head: ByteBuffer
-        if var partial = exchange!.responseHeadBuffer {
+        if var partial = exchange.responseHeadBuffer {
             var more = buffer
             partial.writeBuffer(&more)
             head = partial
         } else {
             head = buffer
         }
+        let isHead = exchange.head.isHead
+        let maxHead = worker.shared.limits.maxHeadBytes
         while true {
-            let isHead = exchange!.head.isHead
-            let maxHead = worker.shared.limits.maxHeadBytes
             switch head.withUnsafeReadableBytes({ ResponseHeadParser.parse($0, requestIsHead: isHead, maxHeadBytes: maxHead) }) {
             case .incomplete:
-                exchange!.responseHeadBuffer = head
+                exchange.responseHeadBuffer = head
                 return
             case .invalid(let why):
-                let slot = exchange!.balancer.slots[exchange!.backend]
+                let slot = exchange.balancer.slots[exchange.backend]
                 abandonUpstream()
                 backendFailed(slot, reason: "invalid response: \(why)")
                 failExchange(status: 502, detail: "invalid response from backend")
@@ -442,34 +445,34 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
                 // 100 Continue and friends go to the client as they are; the final response follows.
                 writeToClient(head.readSlice(length: response.length)!)
                 if head.readableBytes == 0 {
-                    exchange!.responseHeadBuffer = nil
+                    exchange.responseHeadBuffer = nil
                     return
                 }
             case .complete(let response):
-                exchange!.responseHeadBuffer = nil
-                startResponse(response, buffer: head)
+                exchange.responseHeadBuffer = nil
+                startResponse(response, buffer: head, exchange)
                 return
             }
         }
     }
 
-    private func startResponse(_ response: ResponseHead, buffer: ByteBuffer) {
+    private func startResponse(_ response: ResponseHead, buffer: ByteBuffer, _ exchange: Exchange) {
         disarm()
-        exchange!.response = response
-        exchange!.responseBody = BodyTracker(response.framing)
-        let slot = exchange!.balancer.slots[exchange!.backend]
+        exchange.response = response
+        exchange.responseBody = BodyTracker(response.framing)
+        let slot = exchange.balancer.slots[exchange.backend]
         if response.status >= 500 {
             worker.shared.health.requestFailed(slot.key, reason: "status \(response.status)")
         } else {
             worker.shared.health.requestSucceeded(slot.key)
         }
-        let connection: StaticString? =
-            mustCloseClient ? "close" : (exchange!.head.isHTTP11 ? nil : "keep-alive")
+        let connection: HeadWriter.ConnectionField =
+            mustCloseClient ? .close : (exchange.head.isHTTP11 ? .none : .keepAlive)
         if let rewritten = HeadWriter.response(response, from: buffer, connection: connection, allocator: allocator) {
             writeToClient(rewritten)
             var body = buffer
             body.moveReaderIndex(forwardBy: response.length)
-            forwardResponseBody(body)
+            forwardResponseBody(body, exchange)
             return
         }
         // The head goes as received: when the buffer holds exactly this whole response, one write.
@@ -477,7 +480,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         body.moveReaderIndex(forwardBy: response.length)
         let bodyBytes: Int
         do {
-            bodyBytes = try exchange!.responseBody.consume(body)
+            bodyBytes = try exchange.responseBody.consume(body)
         } catch {
             brokenResponse(slot)
             return
@@ -485,11 +488,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         if bodyBytes == body.readableBytes {
             writeToClient(buffer)
         } else {
-            exchange!.upstreamOutOfStep = true
+            exchange.upstreamOutOfStep = true
             var buffer = buffer
             writeToClient(buffer.readSlice(length: response.length + bodyBytes)!)
         }
-        if exchange!.responseBody.isComplete { finishExchange() }
+        if exchange.responseBody.isComplete { finishExchange() }
     }
 
     /// Whether the client connection ends with this response.
@@ -498,18 +501,18 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         return !exchange.head.keepAlive || exchange.response?.framing == .untilClose || !exchange.requestBody.isComplete
     }
 
-    private func forwardResponseBody(_ buffer: ByteBuffer) {
+    private func forwardResponseBody(_ buffer: ByteBuffer, _ exchange: Exchange) {
         var buffer = buffer
         let bodyBytes: Int
         do {
-            bodyBytes = try exchange!.responseBody.consume(buffer)
+            bodyBytes = try exchange.responseBody.consume(buffer)
         } catch {
-            brokenResponse(exchange!.balancer.slots[exchange!.backend])
+            brokenResponse(exchange.balancer.slots[exchange.backend])
             return
         }
-        if bodyBytes < buffer.readableBytes { exchange!.upstreamOutOfStep = true }
+        if bodyBytes < buffer.readableBytes { exchange.upstreamOutOfStep = true }
         if bodyBytes > 0 { writeToClient(buffer.readSlice(length: bodyBytes)!) }
-        if exchange!.responseBody.isComplete { finishExchange() }
+        if exchange.responseBody.isComplete { finishExchange() }
     }
 
     /// A malformed chunked response: the client's response is cut; both sides close.

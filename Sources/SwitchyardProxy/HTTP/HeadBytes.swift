@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Byte-level helpers the head parsers share: they read raw buffers so that the request path makes
 /// no `String`s and no header dictionaries.
 enum HeadBytes {
@@ -79,18 +85,23 @@ enum HeadBytes {
         return value
     }
 
+    /// The offset of the first `byte` in `bytes[from..<to]` (libc's vectorised `memchr`), or nil.
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        guard from < to, let base = bytes.baseAddress, let found = memchr(base + from, Int32(byte), to - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
     /// Where the head ends: the offset just past the first empty line, searching from `from`.
     /// Returns nil when the buffer holds no complete head yet.
     static func endOfHead(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
         var index = max(from, 0)
         let count = bytes.count
-        while index < count {
-            if bytes[index] == lf {
-                // "\n\r\n" or "\n\n" after a line: the empty line. A bare LF is refused later, line by line.
-                if index + 1 < count, bytes[index + 1] == lf { return index + 2 }
-                if index + 2 < count, bytes[index + 1] == cr, bytes[index + 2] == lf { return index + 3 }
-            }
-            index += 1
+        while let lf = firstIndex(of: lf, in: bytes, from: index, to: count) {
+            // "\n\r\n" or "\n\n" after a line: the empty line. A bare LF is refused later, line by line.
+            if lf + 1 < count, bytes[lf + 1] == Self.lf { return lf + 2 }
+            if lf + 2 < count, bytes[lf + 1] == cr, bytes[lf + 2] == Self.lf { return lf + 3 }
+            index = lf + 1
         }
         return nil
     }

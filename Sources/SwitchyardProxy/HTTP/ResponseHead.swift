@@ -10,6 +10,10 @@ public struct ResponseHead: Sendable, Equatable {
     public var reusable: Bool
     /// Hop-by-hop lines (with their CRLF), in order, not forwarded to the client.
     public var droppedLines: [Range<Int>]
+    /// A `Connection` line whose only token is `keep-alive` (with its CRLF). Not in `droppedLines`: it
+    /// is as true of the client's hop as of the backend's, so a response to a client whose connection
+    /// stays open goes out unchanged (no copy of the head); any rewrite leaves it out.
+    public var keepAliveLine: Range<Int>? = nil
 
     /// 1xx other than 101: an interim response; the final one follows on the same connection.
     public var isInterim: Bool { status >= 100 && status < 200 }

@@ -7,14 +7,17 @@ public enum ResponseHeadParser {
         case invalid(String)
     }
 
+    /// One pass over the head: each line is found with `memchr`, and the empty line ends it (a head
+    /// that is not complete yet is parsed again when more bytes arrive; that is rare).
     public static func parse(_ bytes: UnsafeRawBufferPointer, requestIsHead: Bool, maxHeadBytes: Int) -> Outcome {
-        guard let end = HeadBytes.endOfHead(bytes, from: 0) else {
-            return bytes.count > maxHeadBytes ? .invalid("response head larger than \(maxHeadBytes) bytes") : .incomplete
+        let count = bytes.count
+        func incompleteOrTooLarge() -> Outcome {
+            count > maxHeadBytes ? .invalid("response head larger than \(maxHeadBytes) bytes") : .incomplete
         }
-        if end > maxHeadBytes { return .invalid("response head larger than \(maxHeadBytes) bytes") }
+        guard let statusEnd = HeadBytes.firstIndex(of: HeadBytes.lf, in: bytes, from: 0, to: count) else { return incompleteOrTooLarge() }
         // "HTTP/1.x SSS"
-        guard end >= 12, HeadBytes.equalsIgnoringCase(bytes, 0..<5, "http/"), bytes[5] == UInt8(ascii: "1"), bytes[6] == UInt8(ascii: "."),
-            bytes[8] == HeadBytes.space
+        guard statusEnd >= 12, HeadBytes.equalsIgnoringCase(bytes, 0..<5, "http/"), bytes[5] == UInt8(ascii: "1"),
+            bytes[6] == UInt8(ascii: "."), bytes[8] == HeadBytes.space
         else { return .invalid("malformed status line") }
         let isHTTP11 = bytes[7] == UInt8(ascii: "1")
         var status = 0
@@ -31,17 +34,20 @@ public enum ResponseHeadParser {
         var close = false
         var keepAlive = false
         var dropped: [Range<Int>] = []
-        var lineStart = 0
-        while bytes[lineStart] != HeadBytes.lf { lineStart += 1 }
-        lineStart += 1
-        var fieldsEnd = end
-        while lineStart < end {
-            var lf = lineStart
-            while bytes[lf] != HeadBytes.lf { lf += 1 }
+        var keepAliveLine: Range<Int>?
+        var lineStart = statusEnd + 1
+        let end: Int
+        let fieldsEnd: Int
+        while true {
+            guard let lf = HeadBytes.firstIndex(of: HeadBytes.lf, in: bytes, from: lineStart, to: count) else {
+                return incompleteOrTooLarge()
+            }
+            if lf >= maxHeadBytes { return .invalid("response head larger than \(maxHeadBytes) bytes") }
             var contentEnd = lf
             if contentEnd > lineStart, bytes[contentEnd - 1] == HeadBytes.cr { contentEnd -= 1 }
             if contentEnd == lineStart {
                 fieldsEnd = lineStart
+                end = lf + 1
                 break
             }
             var colon = lineStart
@@ -59,10 +65,21 @@ public enum ResponseHeadParser {
                 sawTransferEncoding = true
                 HeadBytes.forEachListElement(bytes, value) { chunkedLast = HeadBytes.equalsIgnoringCase(bytes, $0, "chunked") }
             case 10 where HeadBytes.equalsIgnoringCase(bytes, name, "connection"):
-                dropped.append(lineStart..<(lf + 1))
+                var otherToken = false
+                var keepAliveToken = false
                 HeadBytes.forEachListElement(bytes, value) { token in
-                    if HeadBytes.equalsIgnoringCase(bytes, token, "close") { close = true }
-                    if HeadBytes.equalsIgnoringCase(bytes, token, "keep-alive") { keepAlive = true }
+                    if HeadBytes.equalsIgnoringCase(bytes, token, "keep-alive") {
+                        keepAlive = true
+                        keepAliveToken = true
+                    } else {
+                        otherToken = true
+                        if HeadBytes.equalsIgnoringCase(bytes, token, "close") { close = true }
+                    }
+                }
+                if otherToken || !keepAliveToken || keepAliveLine != nil {
+                    dropped.append(lineStart..<(lf + 1))
+                } else {
+                    keepAliveLine = lineStart..<(lf + 1)
                 }
             case 10 where HeadBytes.equalsIgnoringCase(bytes, name, "keep-alive"),
                 7 where HeadBytes.equalsIgnoringCase(bytes, name, "upgrade"),
@@ -86,6 +103,8 @@ public enum ResponseHeadParser {
         }
         let reusable = (isHTTP11 ? !close : (keepAlive && !close)) && framing != .untilClose
         return .complete(
-            ResponseHead(length: end, fieldsEnd: fieldsEnd, status: status, framing: framing, reusable: reusable, droppedLines: dropped))
+            ResponseHead(
+                length: end, fieldsEnd: fieldsEnd, status: status, framing: framing, reusable: reusable, droppedLines: dropped,
+                keepAliveLine: keepAliveLine))
     }
 }
