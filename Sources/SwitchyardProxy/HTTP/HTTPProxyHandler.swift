@@ -117,12 +117,18 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     /// Between a client read and the end of its batch (`channelReadComplete` flushes both sides).
     private var inClientReadBatch = false
     private var allocator = ByteBufferAllocator()
+    private var core = ChannelCoreHandle()
 
     // MARK: Client side
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
+        core = ChannelCoreHandle(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        core.release()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -176,13 +182,13 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     @inline(__always)
     private func writeToClient(_ buffer: ByteBuffer) {
         clientNeedsFlush = true
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        core.write(buffer)
     }
 
     private func flushClient() {
         guard clientNeedsFlush else { return }
         clientNeedsFlush = false
-        context.flush()
+        core.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -195,7 +201,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         if readsHeld || (exchange?.upstream.map { !$0.isWritable } ?? false) {
             readPending = true
         } else {
-            context.read()
+            core.read()
         }
     }
 
@@ -207,7 +213,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         readsHeld = false
         if readPending {
             readPending = false
-            context.read()
+            core.read()
         }
     }
 

@@ -25,6 +25,7 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
     var owner: (any UpstreamOwner)?
     var idleSince = NIODeadline.uptimeNanoseconds(0)
     private var context: ChannelHandlerContext?
+    private var core = ChannelCoreHandle()
     private var readPending = false
     private var closed = false
 
@@ -43,7 +44,12 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        core = ChannelCoreHandle(context)
         slot.opened(self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        core.release()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -86,7 +92,7 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
         if let owner, !owner.clientIsWritable {
             readPending = true
         } else {
-            context.read()
+            core.read()
         }
     }
 
@@ -94,19 +100,19 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
     func resumeReads() {
         guard readPending, let context else { return }
         readPending = false
-        context.read()
+        core.read()
     }
 
     func write(_ buffer: ByteBuffer) {
         needsFlush = true
-        context?.write(NIOAny(buffer), promise: nil)
+        core.write(buffer)
     }
 
     /// Flushes what was written since the last flush (nothing to do costs nothing).
     func flush() {
         guard needsFlush else { return }
         needsFlush = false
-        context?.flush()
+        core.flush()
     }
 
     /// Half-closes towards the backend (TCP: the client finished sending).
