@@ -25,7 +25,9 @@ struct NullRejectingMiddleware: ServerMiddleware {
         } catch {
             throw APIError.badRequest("the request body is larger than \(Self.maximumBodyBytes) bytes")
         }
-        if let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) {
+        if data.withUnsafeBytes({ JSONNullScanner.containsNull($0) }),
+            let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        {
             var nulls: [FieldError] = []
             Self.findNulls(in: object, path: "", into: &nulls)
             if !nulls.isEmpty { throw APIError.validation(nulls) }
