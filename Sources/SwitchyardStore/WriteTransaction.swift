@@ -161,6 +161,90 @@ public final class WriteTransaction: Sendable {
         return stamp
     }
 
+    /// Makes `changes` in order, each with its audit row. Once the write holds its generation, runs of
+    /// backend creations or deletions (a whole-configuration PUT or a rollback of 10,000 backends is
+    /// mostly that) go as one statement per `batchLimit` rows, with arrays for the values: one
+    /// statement per backend took 12–15 s for 10,000.
+    public func apply(_ changes: [ConfigChange], batchLimit: Int = 2000) async throws {
+        var index = changes.startIndex
+        while index < changes.endIndex {
+            if let generation = generationIfTaken, let kind = changes[index].backendBatchKind {
+                var end = index + 1
+                while end < changes.endIndex, end - index < batchLimit, changes[end].backendBatchKind == kind { end += 1 }
+                if end - index > 1 {
+                    switch kind {
+                    case .create: try await createBackends(changes[index..<end], generation: generation)
+                    case .delete: try await deleteBackends(changes[index..<end], generation: generation)
+                    }
+                    index = end
+                    continue
+                }
+            }
+            try await apply(changes[index])
+            index += 1
+        }
+    }
+
+    /// Backend creations and their audit rows, in one statement (the rows `apply` writes one by one).
+    private func createBackends(_ changes: ArraySlice<ConfigChange>, generation: Int64) async throws {
+        var pools: [String] = []
+        var names: [String] = []
+        var addresses: [String] = []
+        var states: [String] = []
+        var ports: [Int] = []
+        var weights: [Int] = []
+        var backups: [Bool] = []
+        var resources: [String] = []
+        var afters: [String] = []
+        for change in changes {
+            guard case .backend(let spec)? = change.after else { preconditionFailure("not a backend creation") }
+            pools.append(change.resource.pool ?? "")
+            names.append(change.resource.name)
+            addresses.append(spec.address)
+            ports.append(spec.port)
+            weights.append(spec.weight)
+            backups.append(spec.backup)
+            states.append(spec.adminState.rawValue)
+            resources.append(change.resource.description)
+            afters.append(ResourceJSON.encode(ResourceState.backend(spec)))
+        }
+        try await run(
+            """
+            WITH c AS (
+                INSERT INTO backends (pool, name, address, port, weight, backup, admin_state, version)
+                SELECT pool, name, address, port, weight, backup, admin_state, \(generation)::bigint
+                FROM unnest(\(pools)::text[], \(names)::text[], \(addresses)::text[], \(ports)::integer[], \(weights)::integer[],
+                            \(backups)::boolean[], \(states)::text[]) AS t(pool, name, address, port, weight, backup, admin_state))
+            INSERT INTO audit_log (generation, actor, request, action, resource_type, resource, before, after)
+            SELECT \(generation)::bigint, \(context.actor), \(context.request), 'create', 'backend', resource, NULL, after::jsonb
+            FROM unnest(\(resources)::text[], \(afters)::text[]) WITH ORDINALITY AS t(resource, after, position) ORDER BY position
+            """)
+    }
+
+    /// Backend deletions and their audit rows, in one statement.
+    private func deleteBackends(_ changes: ArraySlice<ConfigChange>, generation: Int64) async throws {
+        var pools: [String] = []
+        var names: [String] = []
+        var resources: [String] = []
+        var befores: [String] = []
+        for change in changes {
+            guard let before = change.before else { preconditionFailure("not a backend deletion") }
+            pools.append(change.resource.pool ?? "")
+            names.append(change.resource.name)
+            resources.append(change.resource.description)
+            befores.append(ResourceJSON.encode(before))
+        }
+        try await run(
+            """
+            WITH c AS (
+                DELETE FROM backends b USING unnest(\(pools)::text[], \(names)::text[]) AS t(pool, name)
+                WHERE b.pool = t.pool AND b.name = t.name)
+            INSERT INTO audit_log (generation, actor, request, action, resource_type, resource, before, after)
+            SELECT \(generation)::bigint, \(context.actor), \(context.request), 'delete', 'backend', resource, before::jsonb, NULL
+            FROM unnest(\(resources)::text[], \(befores)::text[]) WITH ORDINALITY AS t(resource, before, position) ORDER BY position
+            """)
+    }
+
     /// Writes an audit row for this write's generation (for changes that are not configuration).
     public func audit(action: ChangeAction, kind: ResourceKind, resource: String, before: String?, after: String?) async throws {
         let generation = try await generation()
@@ -190,6 +274,23 @@ public final class WriteTransaction: Sendable {
             return try await connection.query(query, logger: logger)
         } catch {
             throw StoreError.from(error)
+        }
+    }
+}
+
+/// The runs of changes `WriteTransaction.apply(_:batchLimit:)` writes as one statement.
+private enum BackendBatchKind {
+    case create, delete
+}
+
+extension ConfigChange {
+    /// What a whole-configuration write batches: backends created, or deleted.
+    fileprivate var backendBatchKind: BackendBatchKind? {
+        guard resource.kind == .backend else { return nil }
+        switch (before, after) {
+        case (nil, .backend?): return .create
+        case (.backend?, nil): return .delete
+        default: return nil
         }
     }
 }

@@ -117,6 +117,67 @@ struct ConfigAPITests {
         }
     }
 
+    @Test("a whole-configuration write creates backends in batches, each audited like a single registration")
+    func batchedBackendCreation() async throws {
+        try await TestServer.with { server in
+            try await server.makePool("web")
+            let single = try await server.post("/v1/pools/web/backends", ["name": "solo", "address": "10.0.0.9", "port": 80])
+            #expect(single.status == 201)
+            let generation = try #require(single.generation)
+
+            // 2,100 new backends: more than one batch (2,000 rows per statement), in two pools.
+            var web: [[String: Any]] = [["name": "solo", "address": "10.0.0.9", "port": 80]]
+            web.append(["name": "special", "address": "web.internal", "port": 8443, "weight": 7, "backup": true, "admin_state": "maintenance"])
+            for index in 0..<2_000 {
+                web.append(["name": String(format: "w%04d", index), "address": "10.1.\(index / 256).\(index % 256)", "port": 8080])
+            }
+            let api: [[String: Any]] = (0..<99).map { ["name": "a\($0)", "address": "10.2.0.\($0)", "port": 9000] }
+            let applied = try await server.put("/v1/config", ["pools": [["name": "web", "backends": web], ["name": "api", "backends": api]]])
+            #expect(applied.status == 200, "\(applied.text)")
+            #expect(applied.generation == generation + 1)
+
+            let config = try await server.get("/v1/config").json
+            let pools = config["pools"] as? [[String: Any]] ?? []
+            #expect(pools.map { ($0["backends"] as? [Any])?.count ?? 0 } == [99, 2_002])
+            let special = try await server.get("/v1/pools/web/backends/special").json
+            #expect(special["weight"] as? Int == 7 && special["backup"] as? Bool == true && special["admin_state"] as? String == "maintenance")
+            #expect(special["version"] as? Int == generation + 1)
+
+            // One audit row per change, in the order of the diff, with the same shape as a registration's.
+            var rows: [[String: Any]] = []
+            var path = "/v1/changes?since=\(generation)&limit=1000"
+            while true {
+                let page = try await server.get(path).json
+                rows += page["items"] as? [[String: Any]] ?? []
+                guard let cursor = page["next_cursor"] as? String else { break }
+                path = "/v1/changes?since=\(generation)&limit=1000&cursor=\(cursor)"
+            }
+            #expect(rows.count == 1 + 99 + 2_001)
+            let created = rows.filter { $0["resource_type"] as? String == "backend" }
+            #expect(created.count == 99 + 2_001)
+            #expect(created.allSatisfy { $0["action"] as? String == "create" && $0["before"] == nil && $0["actor"] as? String == "admin" })
+            #expect(created.allSatisfy { $0["request"] as? String == "PUT /v1/config" && $0["generation"] as? Int == generation + 1 })
+            let names = created.compactMap { $0["resource"] as? String }
+            #expect(names.first == "api/a0" && names.contains("web/special") && names.last == "web/w1999")
+            let audited = try #require(created.first { $0["resource"] as? String == "web/special" }?["after"] as? [String: Any])
+            #expect(audited["address"] as? String == "web.internal" && audited["port"] as? Int == 8443 && audited["weight"] as? Int == 7)
+            #expect(audited["backup"] as? Bool == true && audited["admin_state"] as? String == "maintenance")
+            let all = try await server.get("/v1/changes?limit=1000").json["items"] as? [[String: Any]] ?? []
+            let registration = try #require(all.first { $0["resource"] as? String == "web/solo" }?["after"] as? [String: Any])
+            #expect(Set(audited.keys) == Set(registration.keys))
+
+            // Rolling back removes them again (deletions are batched the same way), as one generation.
+            let rollback = try await server.post("/v1/config/rollback", ["generation": generation])
+            #expect(rollback.status == 200, "\(rollback.text)")
+            let restored = try await server.get("/v1/config").json["pools"] as? [[String: Any]] ?? []
+            #expect(restored.map { ($0["backends"] as? [Any])?.count ?? 0 } == [1])
+            let undone = try await server.get("/v1/changes?since=\(generation + 1)&limit=1000").json["items"] as? [[String: Any]] ?? []
+            let deleted = undone.filter { $0["resource_type"] as? String == "backend" && $0["action"] as? String == "delete" }
+            #expect(deleted.count == 1000)
+            #expect(deleted.allSatisfy { $0["after"] == nil && ($0["before"] as? [String: Any])?["address"] is String })
+        }
+    }
+
     @Test("rollback restores the configuration of a generation as a new generation")
     func rollback() async throws {
         try await TestServer.with { server in

@@ -229,21 +229,23 @@ extension StoreOutageTests {
 
 @Suite("Configuration feed")
 struct ConfigFeedTests {
-    @Test("every write reaches the instance's snapshot through NOTIFY, well before the 5 s poll")
+    @Test("every write reaches the instance's snapshot through NOTIFY, not the poll")
     func appliedQuickly() async throws {
-        try await TestServer.with { server in
+        // The poll would take 10 minutes: only the NOTIFY can make it in time. The bound is loose
+        // because the whole suite shares two (often stolen) cores; a quiet run takes milliseconds.
+        try await TestServer.with(pollInterval: .seconds(600)) { server in
             for index in 0..<3 {
                 let created = try await server.makePool("pool-\(index)")
                 let generation = try #require(created.generation)
                 let started = ContinuousClock.now
                 var applied = 0
-                while applied < generation, ContinuousClock.now - started < .seconds(3) {
+                while applied < generation, ContinuousClock.now - started < .seconds(15) {
                     let items = try await server.get("/v1/instances").json["items"] as? [[String: Any]] ?? []
                     applied = items.first?["applied_generation"] as? Int ?? 0
                     if applied < generation { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 #expect(applied == generation)
-                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(ContinuousClock.now - started < .seconds(10))
             }
             let metrics = try await server.get("/metrics", token: nil).text
             #expect(metrics.contains("switchyard_config_generation_applied 4"))

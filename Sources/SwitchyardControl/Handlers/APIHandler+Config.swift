@@ -80,7 +80,7 @@ extension APIHandler {
                 try Self.checkIfMatch(ifMatch, version: previous)
                 let changes = ConfigDiff.changes(from: current, to: wanted)
                 if changes.isEmpty { throw NothingToChange() }
-                for change in changes { try await transaction.apply(change) }
+                try await transaction.apply(changes)
                 return changes
             }
             return Self.diffResponse(applied: true, generation: generation, changes: changes)

@@ -42,9 +42,9 @@ struct TestServer: Sendable {
     }()
 
     /// Creates a fresh database and runs `body` against a server on it; everything is torn down after.
-    static func with<T>(_ body: (TestServer) async throws -> T) async throws -> T {
+    static func with<T>(pollInterval: Duration = .seconds(5), _ body: (TestServer) async throws -> T) async throws -> T {
         let database = try await createDatabase()
-        let server = try await start(storeConfiguration: database)
+        let server = try await start(storeConfiguration: database, pollInterval: pollInterval)
         do {
             let value = try await body(server)
             try await server.stop()
@@ -57,7 +57,7 @@ struct TestServer: Sendable {
         }
     }
 
-    static func start(storeConfiguration: StoreConfiguration) async throws -> TestServer {
+    static func start(storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5)) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let snapshot = RuntimeConfigBox()
@@ -67,7 +67,7 @@ struct TestServer: Sendable {
         let control = ControlService(
             configuration: .init(
                 api: .init(host: "127.0.0.1", port: 0), instanceName: "test", adminToken: adminToken,
-                heartbeatInterval: .milliseconds(200)),
+                heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
         let group = ServiceGroup(
