@@ -70,4 +70,14 @@ import Testing
         let added = try #require(HeadWriter.response(plain, from: plainReceived, connection: .keepAlive, allocator: allocator))
         #expect(String(buffer: added) == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n")
     }
+
+    @Test func responseHeadWithBareLineFeedsIsRewrittenWithinItsCapacity() throws {
+        // The empty line is one byte here, so the rewrite is longer than the head plus 24.
+        let (head, received) = try responseHead("HTTP/1.1 200 OK\nContent-Length: 2\nConnection: keep-alive\n\n")
+        let allocator = ByteBufferAllocator()
+        let closing = try #require(HeadWriter.response(head, from: received, connection: .close, allocator: allocator))
+        #expect(String(buffer: closing) == "HTTP/1.1 200 OK\nContent-Length: 2\nConnection: close\r\n\r\n")
+        // The backend's own keep-alive line says what an HTTP/1.0 client kept open needs: no rewrite.
+        #expect(HeadWriter.response(head, from: received, connection: .keepAlive, allocator: allocator) == nil)
+    }
 }

@@ -98,7 +98,7 @@ final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
 
     /// The client can take bytes again.
     func resumeReads() {
-        guard readPending, let context else { return }
+        guard readPending else { return }
         readPending = false
         core.read()
     }
