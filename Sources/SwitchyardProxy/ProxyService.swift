@@ -85,6 +85,8 @@ public final class ProxyService: Service, DataPlane {
 
     public func activeConnections(backend key: String) -> Int { metrics.activeConnections(backend: key) }
 
+    public func activeConnections() -> [String: Int] { metrics.activeConnections() }
+
     public func listenerStates() -> [String: ListenerBindState] { listeners.currentStates() }
 
     public func renderMetrics(into out: inout String) {

@@ -25,6 +25,7 @@ struct BackendListWriterTests {
         func backendHealth() -> [String: BackendHealthReport] { [:] }
         func backendHealth(backend key: String) -> BackendHealthReport? { nil }
         func activeConnections(backend key: String) -> Int { key.utf8.count * 3 }
+        func activeConnections() -> [String: Int] { [:] }
         func listenerStates() -> [String: ListenerBindState] { [:] }
         func renderMetrics(into out: inout String) {}
     }
@@ -40,7 +41,8 @@ struct BackendListWriterTests {
     }
 
     /// This instance's health for even backends, and reports from up to two other instances.
-    static func view(for records: [BackendRecord]) -> ObservedState.BackendView {
+    /// `copied`: connection counts copied once, as for a list; otherwise asked of the data plane.
+    static func view(for records: [BackendRecord], copied: Bool = false) -> ObservedState.BackendView {
         var local: [String: BackendHealthReport] = [:]
         var reported: [[String: BackendHealthReport]] = [[:], [:]]
         for (index, record) in records.enumerated() {
@@ -57,21 +59,43 @@ struct BackendListWriterTests {
                 id: UUID(), name: "vm \(instance) ü", host: "h", version: "v", startedAt: Date(), heartbeatAt: Date(), appliedGeneration: 1,
                 stopped: false, listeners: [:], backendHealth: health)
         }
+        // Even backends have connections in the copy a list takes; the others count as none.
+        let connections = Dictionary(
+            uniqueKeysWithValues: records.enumerated().filter { $0.offset % 2 == 0 }.map { _, record in
+                let key = ObservedState.BackendView.key(pool: record.pool, backend: record.name)
+                return (key, key.utf8.count * 5)
+            })
         return ObservedState.BackendView(
-            local: local, instances: instances.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: StubDataPlane())
+            local: local, instances: instances.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: StubDataPlane(),
+            connections: copied ? connections : nil)
+    }
+
+    static func written(_ items: [BackendRecord], view: ObservedState.BackendView, cursor: String?) -> String {
+        String(decoding: BackendListWriter.encode(items, view: view, nextCursor: cursor).joined(), as: UTF8.self)
     }
 
     @Test("writes exactly the bytes of the generated encoding: escapes, health, reports, empty arrays, cursors")
     func matchesGeneratedEncoding() throws {
         let names = ["a", "b-1", "quote\"d", "back\\slash", "ctl\u{01}\u{1F}", "ünï", "sl/ash", "emoji 🚀"]
         let records = names.enumerated().map { index, name in Self.record(index, name: name) }
-        let view = Self.view(for: records)
-        for (items, cursor) in [(records, "YmFja2VuZA=="), (records, nil), ([], nil)] as [([BackendRecord], String?)] {
-            let written = String(decoding: BackendListWriter.encode(items, view: view, nextCursor: cursor), as: UTF8.self)
-            let list = Schemas.BackendList(items: items.map { Schemas.Backend($0, observed: view) }, nextCursor: cursor)
-            let generated = String(decoding: try Self.generatedEncoding(list), as: UTF8.self)
-            #expect(written == generated)
+        for view in [Self.view(for: records), Self.view(for: records, copied: true)] {
+            for (items, cursor) in [(records, "YmFja2VuZA=="), (records, nil), ([], nil)] as [([BackendRecord], String?)] {
+                let list = Schemas.BackendList(items: items.map { Schemas.Backend($0, observed: view) }, nextCursor: cursor)
+                let generated = String(decoding: try Self.generatedEncoding(list), as: UTF8.self)
+                #expect(Self.written(items, view: view, cursor: cursor) == generated)
+            }
         }
+    }
+
+    @Test("a long page comes in chunks of at least the chunk size, which together are the generated encoding")
+    func longPageInChunks() throws {
+        let records = (0..<600).map { Self.record($0, name: String(format: "backend-%04d", $0)) }
+        let view = Self.view(for: records, copied: true)
+        let chunks = BackendListWriter.encode(records, view: view, nextCursor: "bmV4dA==")
+        #expect(chunks.count > 3)
+        #expect(chunks.dropLast().allSatisfy { $0.count >= BackendListWriter.chunkSize })
+        let list = Schemas.BackendList(items: records.map { Schemas.Backend($0, observed: view) }, nextCursor: "bmV4dA==")
+        #expect(Array(chunks.joined()) == Array(try Self.generatedEncoding(list)))
     }
 
     @Test("the byte sink grows past its first capacity without losing or reordering bytes")

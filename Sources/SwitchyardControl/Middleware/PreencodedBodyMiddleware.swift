@@ -12,10 +12,15 @@ struct PreencodedBodyMiddleware: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         let slot = PreencodedBody()
         let (response, responseBody) = try await PreencodedBody.$current.withValue(slot) { try await next(request, body, metadata) }
-        guard let bytes = slot.take() else { return (response, responseBody) }
+        guard let chunks = slot.take() else { return (response, responseBody) }
         var replaced = response
         replaced.headerFields[.contentLength] = nil
-        return (replaced, HTTPBody(bytes))
+        let length = chunks.reduce(0) { $0 + $1.count }
+        let stream = AsyncStream<ArraySlice<UInt8>> { continuation in
+            for chunk in chunks { continuation.yield(chunk[...]) }
+            continuation.finish()
+        }
+        return (replaced, HTTPBody(stream, length: .known(Int64(length))))
     }
 }
 
@@ -23,9 +28,10 @@ struct PreencodedBodyMiddleware: ServerMiddleware {
 final class PreencodedBody: Sendable {
     @TaskLocal static var current: PreencodedBody?
 
-    private let bytes = Mutex<[UInt8]?>(nil)
+    private let chunks = Mutex<[[UInt8]]?>(nil)
 
-    func put(_ encoded: [UInt8]) { bytes.withLock { $0 = encoded } }
+    /// The body, in chunks written one after the other.
+    func put(_ encoded: [[UInt8]]) { chunks.withLock { $0 = encoded } }
 
-    func take() -> [UInt8]? { bytes.withLock { $0.take() } }
+    func take() -> [[UInt8]]? { chunks.withLock { $0.take() } }
 }

@@ -20,6 +20,12 @@ struct ByteSink: ~Copyable {
         Array(UnsafeBufferPointer(start: base, count: count))
     }
 
+    /// The bytes written, as an array, and the sink emptied to be written again (its memory kept).
+    mutating func takeBytes() -> [UInt8] {
+        defer { count = 0 }
+        return bytes
+    }
+
     @inline(__always)
     mutating func append(_ byte: UInt8) {
         reserve(1)

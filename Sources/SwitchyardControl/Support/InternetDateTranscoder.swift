@@ -27,6 +27,16 @@ struct InternetDateTranscoder: DateTranscoder {
     /// The length of every date `write` writes: `yyyy-MM-ddTHH:mm:ssZ`.
     static let length = 20
 
+    /// A date's text in a value of its own (no heap): 20 bytes.
+    typealias Text = (UInt64, UInt64, UInt32)
+
+    /// The date's text, as `write` writes it; nil outside the years it covers.
+    static func text(of date: Date) -> Text? {
+        var text: Text = (0, 0, 0)
+        let written = withUnsafeMutableBytes(of: &text) { write(date, into: $0.bindMemory(to: UInt8.self)) }
+        return written ? text : nil
+    }
+
     /// Writes `date` into the first `length` bytes of `text`, as `append` does.
     static func write(_ date: Date, into text: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         // Foundation (ICU) first rounds to the millisecond, then drops the fraction: do the same.

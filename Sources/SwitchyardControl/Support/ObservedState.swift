@@ -26,7 +26,8 @@ public final class ObservedState: Sendable {
         let running = instances.withLock { $0 }.filter { !$0.stopped && now.timeIntervalSince($0.heartbeatAt) <= 30 }
         return BackendView(
             local: forList ? dataPlane?.backendHealth() ?? [:] : nil,
-            instances: running.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: dataPlane)
+            instances: running.map { ($0, $0.id.uuidString.lowercased()) }, dataPlane: dataPlane,
+            connections: forList ? dataPlane?.activeConnections() ?? [:] : nil)
     }
 
     /// Lookups by "pool/backend" key (`BackendView.key`), built once per backend: a list maps 10,000.
@@ -36,6 +37,8 @@ public final class ObservedState: Sendable {
         /// Each running instance with its id as the API writes it (formatted once, not once per backend).
         let instances: [(record: InstanceRecord, id: String)]
         let dataPlane: (any DataPlane)?
+        /// This instance's active connections of every backend with any, when copied for a list.
+        var connections: [String: Int]? = nil
 
         static func key(pool: String, backend: String) -> String { "\(pool)/\(backend)" }
 
@@ -49,7 +52,8 @@ public final class ObservedState: Sendable {
         }
 
         func activeConnections(_ key: String) -> Int {
-            dataPlane?.activeConnections(backend: key) ?? 0
+            if let connections { return connections[key] ?? 0 }
+            return dataPlane?.activeConnections(backend: key) ?? 0
         }
     }
 }

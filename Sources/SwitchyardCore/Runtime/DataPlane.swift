@@ -12,6 +12,8 @@ public protocol DataPlane: Sendable {
     func backendHealth(backend key: String) -> BackendHealthReport?
     /// Requests in flight or TCP sessions to "pool/backend" on this instance.
     func activeConnections(backend key: String) -> Int
+    /// Requests in flight or TCP sessions of every backend with any, by "pool/backend".
+    func activeConnections() -> [String: Int]
     /// The socket state of every listener by name.
     func listenerStates() -> [String: ListenerBindState]
     func renderMetrics(into out: inout String)

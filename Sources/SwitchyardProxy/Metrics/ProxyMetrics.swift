@@ -34,6 +34,17 @@ public final class ProxyMetrics: Sendable {
         return counters.inFlightAndActive
     }
 
+    /// Active connections of every backend that has any, by "pool/backend".
+    public func activeConnections() -> [String: Int] {
+        let backends = registry.withLock { $0.backends }
+        var counts: [String: Int] = [:]
+        for (key, counters) in backends {
+            let count = counters.inFlightAndActive
+            if count != 0 { counts[key] = count }
+        }
+        return counts
+    }
+
     /// Forgets counters of listeners, pools and backends that no longer exist.
     func retain(listeners: Set<String>, pools: Set<String>, backends: Set<String>) {
         registry.withLock { registry in
