@@ -17,6 +17,26 @@ extension Store {
         }
     }
 
+    /// `backends(in:after:limit:)` in batches of consecutive backends, in order, as PostgreSQL sends
+    /// them: the caller works on one while the next is on its way.
+    public func backendBatches(in pool: String, after cursor: String?, limit: Int) -> AsyncThrowingStream<[BackendRecord], any Error> {
+        AsyncThrowingStream { continuation in
+            let reader = Task {
+                do {
+                    try await withConnection { connection in
+                        try await StoreQueries.backends(in: pool, after: cursor, limit: limit, on: connection, logger: self.logger) {
+                            continuation.yield($0)
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in reader.cancel() }
+        }
+    }
+
     public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
         try await withConnection { try await StoreQueries.backend(name, in: pool, on: $0, logger: self.logger) }
     }

@@ -56,76 +56,99 @@ enum StoreQueries {
     static func backends(in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger)
         async throws -> [BackendRecord]
     {
+        try await backendColumns(of: backendPage(in: pool, after: cursor, limit: limit), orderedBy: "name", on: connection, logger: logger)
+    }
+
+    /// `backends(in:after:limit:)` handed over in batches as they arrive, in order.
+    static func backends(
+        in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger,
+        batches: ([BackendRecord]) throws -> Void
+    ) async throws {
+        try await backendColumns(
+            of: backendPage(in: pool, after: cursor, limit: limit), orderedBy: "name", on: connection, logger: logger, batches: batches)
+    }
+
+    private static func backendPage(in pool: String, after cursor: String?, limit: Int) -> PostgresQuery {
         let limit = min(limit, Int(Int32.max))
-        return try await backendColumns(
-            of: """
-                SELECT * FROM backends WHERE pool = \(pool) AND (\(cursor)::text IS NULL OR name > \(cursor)) ORDER BY name LIMIT \(limit)
-                """, orderedBy: "name", on: connection, logger: logger)
+        return "SELECT * FROM backends WHERE pool = \(pool) AND (\(cursor)::text IS NULL OR name > \(cursor)) ORDER BY name LIMIT \(limit)"
     }
 
     static func allBackends(on connection: PostgresConnection, logger: Logger) async throws -> [BackendRecord] {
         try await backendColumns(of: "SELECT * FROM backends ORDER BY pool, name", orderedBy: "pool, name", on: connection, logger: logger)
     }
 
-    /// Reads the rows of `selection` (whole `backends` rows sorted by `order`) as one row of column
-    /// arrays. A row per backend costs the driver a message, a row and ten cells each: for a list of
-    /// 10,000 that was half of its time (see `BinaryArrayColumn` for the arrays').
     private static func backendColumns(
         of selection: PostgresQuery, orderedBy order: StaticString, on connection: PostgresConnection, logger: Logger
     ) async throws -> [BackendRecord] {
+        var records: [BackendRecord] = []
+        try await backendColumns(of: selection, orderedBy: order, on: connection, logger: logger) { batch in
+            records.append(contentsOf: batch)
+        }
+        return records
+    }
+
+    /// Backends in a batch: as many rows go into one row of column arrays.
+    static let backendBatchSize = 1000
+
+    /// Reads the rows of `selection` (whole `backends` rows sorted by `order`) in batches of
+    /// `backendBatchSize`, each one row of column arrays, and hands them over in order as they arrive.
+    /// A row per backend cost the driver a message, a row and ten cells each (for a list of 10,000,
+    /// half of its time); batches let the caller work on one while PostgreSQL sends the next.
+    private static func backendColumns(
+        of selection: PostgresQuery, orderedBy order: StaticString, on connection: PostgresConnection, logger: Logger,
+        batches: ([BackendRecord]) throws -> Void
+    ) async throws {
         var query = selection
         // An aggregate keeps its sorted input's order in every plan PostgreSQL makes for this, but SQL
-        // does not promise it: each row's position comes along, and is checked.
+        // does not promise it: each row's position comes along and is checked (batches themselves
+        // come in the order asked for).
         query.sql = """
             SELECT array_agg(pool), array_agg(name), array_agg(address), array_agg(port), array_agg(weight), array_agg(backup),
                    array_agg(admin_state), array_agg(version), array_agg(created_at), array_agg(updated_at), array_agg(position)
             FROM (SELECT *, row_number() OVER (ORDER BY \(order)) AS position FROM (\(selection.sql)) AS selection) AS numbered
+            GROUP BY (position - 1) / \(backendBatchSize) ORDER BY (position - 1) / \(backendBatchSize)
             """
         let rows = try await connection.query(query, logger: logger)
-        var records: [BackendRecord] = []
-        var positions: [Int] = []
         for try await columns in rows.decode(
-            (
-                ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?,
-                ByteBuffer?, ByteBuffer?
-            ).self)
+            (ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer)
+                .self)
         {
-            guard let pools = columns.0, let names = columns.1, let addresses = columns.2, let ports = columns.3,
-                let weights = columns.4, let backups = columns.5, let states = columns.6, let versions = columns.7,
-                let created = columns.8, let updated = columns.9, let position = columns.10
-            else { return [] }  // no rows: every aggregate is NULL
-            let pool = try BinaryArrayColumn(pools, column: "pool").strings()
-            let name = try BinaryArrayColumn(names, column: "name").strings()
-            let address = try BinaryArrayColumn(addresses, column: "address").strings()
-            let port = try BinaryArrayColumn(ports, column: "port").integers()
-            let weight = try BinaryArrayColumn(weights, column: "weight").integers()
-            let backup = try BinaryArrayColumn(backups, column: "backup").booleans()
-            let state = try BinaryArrayColumn(states, column: "admin_state").strings()
-            let version = try BinaryArrayColumn(versions, column: "version").integers()
-            let createdAt = try BinaryArrayColumn(created, column: "created_at").dates()
-            let updatedAt = try BinaryArrayColumn(updated, column: "updated_at").dates()
-            positions = try BinaryArrayColumn(position, column: "position").integers()
+            let pool = try BinaryArrayColumn(columns.0, column: "pool").strings()
+            let name = try BinaryArrayColumn(columns.1, column: "name").strings()
+            let address = try BinaryArrayColumn(columns.2, column: "address").strings()
+            let port = try BinaryArrayColumn(columns.3, column: "port").integers()
+            let weight = try BinaryArrayColumn(columns.4, column: "weight").integers()
+            let backup = try BinaryArrayColumn(columns.5, column: "backup").booleans()
+            let state = try BinaryArrayColumn(columns.6, column: "admin_state").strings()
+            let version = try BinaryArrayColumn(columns.7, column: "version").integers()
+            let createdAt = try BinaryArrayColumn(columns.8, column: "created_at").dates()
+            let updatedAt = try BinaryArrayColumn(columns.9, column: "updated_at").dates()
+            let positions = try BinaryArrayColumn(columns.10, column: "position").integers()
             let count = name.count
             let lengths = [
                 pool.count, address.count, port.count, weight.count, backup.count, state.count, version.count, createdAt.count,
                 updatedAt.count, positions.count,
             ]
             guard lengths.allSatisfy({ $0 == count }) else { throw StoreError.corruptRow("backend columns of unequal lengths") }
-            records.reserveCapacity(count)
+            var batch: [BackendRecord] = []
+            batch.reserveCapacity(count)
             for index in 0..<count {
                 guard let adminState = AdminState(rawValue: state[index]) else {
                     throw StoreError.corruptRow("backend \(pool[index])/\(name[index]): \(state[index])")
                 }
                 let spec = BackendSpec(
                     address: address[index], port: port[index], weight: weight[index], backup: backup[index], adminState: adminState)
-                records.append(
+                batch.append(
                     BackendRecord(
                         pool: pool[index], name: name[index], spec: spec, version: Int64(version[index]), createdAt: createdAt[index],
                         updatedAt: updatedAt[index]))
             }
+            if zip(positions, positions.dropFirst()).allSatisfy({ $0 < $1 }) {
+                try batches(batch)
+            } else {
+                try batches(zip(positions, batch).sorted { $0.0 < $1.0 }.map(\.1))
+            }
         }
-        if positions.elementsEqual(1...records.count) { return records }
-        return zip(positions, records).sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     static func listener(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> ListenerRecord? {

@@ -37,6 +37,46 @@ struct BackendAPITests {
         }
     }
 
+    @Test("lists longer than a store batch come whole and in order, one page or many, with the right cursors")
+    func longLists() async throws {
+        try await TestServer.with { server in
+            // 2,345 backends: more than two batches of 1,000; names whose order is the same in any collation.
+            let names = (0..<2345).map { String(format: "b%05d", ($0 * 7919) % 2345) }
+            let backends = names.map { ["name": $0, "address": "10.9.\(Int($0.dropFirst())! / 256).\(Int($0.dropFirst())! % 256)", "port": 80] }
+            let put = try await server.put("/v1/config", ["pools": [["name": "big", "health_check": ["type": "none"], "backends": backends]]])
+            #expect(put.status == 200)
+            let sorted = names.sorted()
+
+            let whole = try await server.get("/v1/pools/big/backends?limit=10000")
+            let items = whole.json["items"] as? [[String: Any]] ?? []
+            #expect(items.compactMap { $0["name"] as? String } == sorted)
+            #expect(
+                items.allSatisfy {
+                    $0["address"] as? String
+                        == "10.9.\(Int(($0["name"] as! String).dropFirst())! / 256).\(Int(($0["name"] as! String).dropFirst())! % 256)"
+                })
+            #expect(whole.json["next_cursor"] == nil)
+
+            // Pages ending inside a batch, on a batch's last backend, and on the list's last.
+            for limit in [999, 1000, 1001, 2345] {
+                var seen: [String] = []
+                var cursor: String? = nil
+                var pages = 0
+                repeat {
+                    let page = try await server.get("/v1/pools/big/backends?limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                    #expect(page.status == 200)
+                    let names = (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                    seen += names
+                    cursor = page.json["next_cursor"] as? String
+                    if let cursor { #expect(cursor == names.last) }
+                    pages += 1
+                } while cursor != nil && pages < 10
+                #expect(seen == sorted, "limit \(limit)")
+                #expect(pages == (2345 + limit - 1) / limit, "limit \(limit)")
+            }
+        }
+    }
+
     @Test("registration and deregistration (single prepared statements) write the audit rows a transactional write would")
     func auditOfSingleStatementWrites() async throws {
         try await TestServer.with { server in

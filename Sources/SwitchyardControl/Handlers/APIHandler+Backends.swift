@@ -7,16 +7,31 @@ extension APIHandler {
     func listBackends(_ input: Operations.ListBackends.Input) async throws -> Operations.ListBackends.Output {
         let limit = try Self.pageLimit(input.query.limit)
         let cursor = try Self.decodeCursor(input.query.cursor)
-        let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
-        if rows.isEmpty { _ = try await existingPool(input.path.pool) }
-        let page = Self.page(rows, limit: limit, key: \.name)
         let view = observed.backendView(forList: true)
-        // Lists can be 10,000 backends long: write them by hand (the middleware swaps the bytes in).
-        if let preencoded = PreencodedBody.current {
-            preencoded.put(BackendListWriter.encode(page.items, view: view, nextCursor: page.next))
-            return .ok(.init(body: .json(.init(items: []))))
+        // Lists can be 10,000 backends long: written by hand (the middleware swaps the bytes in), batch
+        // by batch while the store reads the next.
+        guard let preencoded = PreencodedBody.current else {
+            let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
+            if rows.isEmpty { _ = try await existingPool(input.path.pool) }
+            let page = Self.page(rows, limit: limit, key: \.name)
+            return .ok(.init(body: .json(.init(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next))))
         }
-        return .ok(.init(body: .json(.init(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next))))
+        var writer = BackendListWriter(view: view)
+        var (count, last, next): (Int, String?, String?) = (0, nil, nil)
+        // `limit + 1` rows: one more than the page says whether another follows.
+        batches: for try await batch in store.backendBatches(in: input.path.pool, after: cursor, limit: limit + 1) {
+            for record in batch {
+                if count == limit {
+                    next = last
+                    break batches
+                }
+                writer.append(record)
+                (count, last) = (count + 1, record.name)
+            }
+        }
+        if count == 0 { _ = try await existingPool(input.path.pool) }
+        preencoded.put(writer.finish(nextCursor: next))
+        return .ok(.init(body: .json(.init(items: []))))
     }
 
     func getBackend(_ input: Operations.GetBackend.Input) async throws -> Operations.GetBackend.Output {

@@ -19,41 +19,44 @@ struct BackendListWriter: ~Copyable {
 
     private var out: ByteSink
     private var chunks: [[UInt8]] = []
+    private var isEmpty = true
     private let view: ObservedState.BackendView
     /// The last date written and its text: a list's timestamps repeat (backends created together,
     /// health of the same moment).
     private var lastDate: (value: Date, text: InternetDateTranscoder.Text)?
 
-    private init(view: ObservedState.BackendView) {
+    /// Starts a page: backends follow with `append`, and `finish` ends it.
+    init(view: ObservedState.BackendView) {
         self.view = view
         out = ByteSink(capacity: Self.chunkSize + 4096)
+        raw("{\n  \"items\" : [")
     }
 
     /// The page's JSON, in order.
     static func encode(_ records: some Collection<BackendRecord>, view: ObservedState.BackendView, nextCursor: String?) -> [[UInt8]] {
         var writer = BackendListWriter(view: view)
-        writer.raw("{\n  \"items\" : ")
-        if records.isEmpty {
-            writer.raw("[\n\n  ]")
-        } else {
-            writer.raw("[\n")
-            var first = true
-            for record in records {
-                if !first { writer.raw(",\n") }
-                first = false
-                writer.spaces(4)
-                writer.backend(record, indent: 4)
-                if writer.out.count >= chunkSize { writer.chunks.append(writer.out.takeBytes()) }
-            }
-            writer.raw("\n  ]")
-        }
+        for record in records { writer.append(record) }
+        return writer.finish(nextCursor: nextCursor)
+    }
+
+    mutating func append(_ record: BackendRecord) {
+        raw(isEmpty ? "\n" : ",\n")
+        isEmpty = false
+        spaces(4)
+        backend(record, indent: 4)
+        if out.count >= Self.chunkSize { chunks.append(out.takeBytes()) }
+    }
+
+    /// The whole page, in chunks to be sent one after the other.
+    consuming func finish(nextCursor: String?) -> [[UInt8]] {
+        raw(isEmpty ? "\n\n  ]" : "\n  ]")
         if let nextCursor {
-            writer.raw(",\n  \"next_cursor\" : ")
-            writer.string(nextCursor)
+            raw(",\n  \"next_cursor\" : ")
+            string(nextCursor)
         }
-        writer.raw("\n}")
-        writer.chunks.append(writer.out.takeBytes())
-        return writer.chunks
+        raw("\n}")
+        chunks.append(out.takeBytes())
+        return chunks
     }
 
     private mutating func backend(_ record: BackendRecord, indent: Int) {
