@@ -5,7 +5,8 @@ import SwitchyardCore
 
 /// Follows the stored configuration: LISTENs for the NOTIFY every write sends, polls as a fallback
 /// (a notification can be lost while reconnecting), and reloads after every reconnect. Hands each new
-/// generation's whole configuration to `onChange`, in order, never the same generation twice.
+/// generation's whole configuration to `onChange`, in order, never the same generation twice
+/// (`ConfigFollower` keeps it up to date from the audit log between whole loads).
 ///
 /// A lone write is loaded at once. Under a stream of writes, reloads start at most once per
 /// `minimumReloadInterval`, and no sooner than the last one's duration after it ended, and each takes
@@ -30,13 +31,14 @@ public struct ConfigChangeFeed: Service {
     }
 
     public func run() async throws {
-        let loader = GenerationLoader(store: store, onChange: onChange)
+        let loader = ConfigFollower(store: store, onChange: onChange)
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await store.client.withConnection { connection in
                         try await connection.listen(on: Store.changeChannel) { notifications in
-                            try await loader.refresh()
+                            // Changes may have been missed while not listening: start again from a whole load.
+                            try await loader.refresh(whole: true)
                             // Notifications only mark the configuration stale; one reload at a time follows,
                             // and whatever arrived during it gives one more.
                             let (stale, markStale) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -77,27 +79,5 @@ public struct ConfigChangeFeed: Service {
                 }
             }
         }
-    }
-}
-
-/// Loads the configuration when its generation moved, one load at a time.
-private actor GenerationLoader {
-    let store: Store
-    let onChange: @Sendable (StoredConfiguration) async -> Void
-    var lastGeneration: Int64 = -1
-
-    init(store: Store, onChange: @escaping @Sendable (StoredConfiguration) async -> Void) {
-        self.store = store
-        self.onChange = onChange
-    }
-
-    func refresh() async throws {
-        // The generation first: the poll asks every 5 s, and a whole document of 10,000 backends is not
-        // worth reading to learn that nothing moved.
-        guard try await store.currentGeneration() != lastGeneration else { return }
-        let stored = try await store.document()
-        guard stored.generation != lastGeneration else { return }
-        lastGeneration = stored.generation
-        await onChange(stored)
     }
 }

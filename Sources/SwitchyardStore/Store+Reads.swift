@@ -115,3 +115,41 @@ extension ChangeRecord {
         return ConfigChange(resource: resource, before: before, after: after)
     }
 }
+
+extension Store {
+    /// What moved since `generation`: the current generation and token generation, and the
+    /// configuration changes of the generations in between, oldest first, all read in one snapshot
+    /// (a write holds the generation row until it commits, so every change up to the generation read
+    /// is visible beside it). `changes` is nil when there are more than `limit` of them: reading the
+    /// whole configuration is then the cheaper way.
+    public func configChanges(since generation: Int64, limit: Int) async throws -> (
+        generation: Int64, tokenGeneration: Int64, changes: [ConfigChange]?
+    ) {
+        try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT s.generation, s.token_generation, a.resource_type, a.resource, a.after::text
+                FROM config_state s
+                LEFT JOIN LATERAL (
+                    SELECT id, generation, resource_type, resource, after FROM audit_log
+                    WHERE generation > \(generation) AND generation <= s.generation AND resource_type <> 'token'
+                    ORDER BY generation, id LIMIT \(limit + 1)
+                ) a ON true
+                ORDER BY a.generation, a.id
+                """, logger: self.logger)
+            var (current, tokenGeneration): (Int64, Int64) = (0, 0)
+            var changes: [ConfigChange] = []
+            for try await (generationNow, tokens, kind, path, after) in rows.decode((Int64, Int64, String?, String?, String?).self) {
+                (current, tokenGeneration) = (generationNow, tokens)
+                guard let kind, let path else { continue }  // no change: the one row of the outer join
+                guard let kind = ResourceKind(rawValue: kind), let resource = ResourceID(kind: kind, path: path) else {
+                    throw StoreError.corruptRow("audit row of \(kind) \(path)")
+                }
+                let state = try after.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
+                // Following needs only where each resource ended up (`before` stays in the audit log).
+                changes.append(ConfigChange(resource: resource, before: nil, after: state))
+            }
+            return (current, tokenGeneration, changes.count > limit ? nil : changes)
+        }
+    }
+}
