@@ -29,6 +29,8 @@ extension APIHandler {
                 (count, last) = (count + 1, record.name)
             }
         }
+        // A stream ends early, without an error, when its reader is cancelled: never answer a cut page.
+        try Task.checkCancellation()
         if count == 0 { _ = try await existingPool(input.path.pool) }
         preencoded.put(writer.finish(nextCursor: next))
         return .ok(.init(body: .json(.init(items: []))))
