@@ -61,6 +61,19 @@ struct ConfigFollowerTests {
                     ])
                 #expect(listener.status == 201, "\(listener.text)")
                 try await check("second pool, its backends and a listener with routes")
+                let secure: [String: Any] = [
+                    "name": "secure", "port": 18443, "protocol": "https", "default_pool": "web",
+                    "tls": ["certificate_pem": testCertificate, "private_key_pem": testKey],
+                ]
+                #expect(try await server.post("/v1/listeners", secure).status == 201)
+                try await check("TLS listener")
+                // A replacement without the key keeps the stored one: the audit row must carry it.
+                let replaced = try await server.put(
+                    "/v1/listeners/secure", ["port": 18444, "protocol": "https", "default_pool": "web", "tls": ["certificate_pem": testCertificate]])
+                #expect(replaced.status == 200, "\(replaced.text)")
+                try await check("TLS listener replaced without its key")
+                #expect(try await server.delete("/v1/listeners/secure").status == 204)
+                try await check("TLS listener deleted")
                 let generation = try await store.currentGeneration()
 
                 // Whole-configuration writes (batched statements): over the change limit reads everything.
