@@ -207,11 +207,3 @@ enum StoreQueries {
         return document
     }
 }
-
-extension PostgresRow.Iterator {
-    /// The next column's value.
-    mutating func decodeNext<T: PostgresDecodable>(_ type: T.Type) throws -> T {
-        guard let cell = next() else { throw StoreError.corruptRow("a row has fewer columns than its query selects") }
-        return try cell.decode(T.self, context: .default)
-    }
-}
