@@ -46,11 +46,8 @@ actor ConfigFollower {
 
     private func readWhole() async throws {
         // The generation first: the poll asks every 5 s, and 10,000 backends are not worth reading to
-        // learn that nothing moved.
-        if let held = current, try await store.currentGeneration() == held.generation {
-            lastWholeRead = .now
-            return
-        }
+        // learn that nothing moved (the next change is then read whole).
+        if let held = current, try await store.currentGeneration() == held.generation { return }
         let stored = try await store.document()
         lastWholeRead = .now
         wholeReads += 1

@@ -113,6 +113,16 @@ struct ConfigFollowerTests {
                 let count = delivered.withLock { $0.count }
                 try await follower.refresh()
                 #expect(delivered.withLock { $0.count } == count)
+
+                // Past `wholeInterval` without a whole read, the next change is read whole; polls
+                // in between read nothing.
+                let aging = ConfigFollower(store: store, wholeInterval: .zero) { _ in }
+                try await aging.refresh()
+                try await aging.refresh()
+                #expect(await aging.wholeReads == 1)
+                #expect(try await server.post("/v1/pools/web/backends", ["name": "late", "address": "10.0.0.9", "port": 80]).status == 201)
+                try await aging.refresh()
+                #expect(await aging.wholeReads == 2)
                 group.cancelAll()
             }
         }
