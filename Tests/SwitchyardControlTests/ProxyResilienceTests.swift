@@ -34,7 +34,9 @@ struct ProxyResilienceTests {
             try await Task.sleep(for: .milliseconds(500))
             let result = await load.stop()
             #expect(result.failed.isEmpty, "failed: \(result.failed.prefix(5))")
-            #expect(result.ok > 20)
+            #expect(result.ok > 0)
+            // Traffic goes on: counted by requests, not by how many a loaded machine fits in 700 ms.
+            for _ in 0..<20 { #expect(try await TestServer.through(port).status == 200) }
             let (status, reason) = try await health(server, "web", "a")
             #expect(status == "unhealthy")
             #expect(!reason.isEmpty)
