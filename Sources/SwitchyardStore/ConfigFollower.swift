@@ -32,22 +32,23 @@ actor ConfigFollower {
 
     /// Brings the configuration to the newest generation; `whole` reads all of it.
     func refresh(whole: Bool = false) async throws {
-        guard let held = current, !whole, ContinuousClock.now - lastWholeRead < wholeInterval else {
-            return try await readWhole()
+        if let held = current, !whole, ContinuousClock.now - lastWholeRead < wholeInterval {
+            let moved = try await store.configChanges(since: held.generation, limit: changeLimit)
+            guard moved.generation != held.generation else { return }
+            guard let changes = moved.changes else { return try await readWhole() }
+            let next = StoredConfiguration(
+                document: held.document.applying(changes), generation: moved.generation, tokenGeneration: moved.tokenGeneration)
+            current = next
+            await onChange(next)
+            return
         }
-        let moved = try await store.configChanges(since: held.generation, limit: changeLimit)
-        guard moved.generation != held.generation else { return }
-        guard let changes = moved.changes else { return try await readWhole() }
-        let next = StoredConfiguration(
-            document: held.document.applying(changes), generation: moved.generation, tokenGeneration: moved.tokenGeneration)
-        current = next
-        await onChange(next)
-    }
-
-    private func readWhole() async throws {
         // The generation first: the poll asks every 5 s, and 10,000 backends are not worth reading to
         // learn that nothing moved (the next change is then read whole).
         if let held = current, try await store.currentGeneration() == held.generation { return }
+        try await readWhole()
+    }
+
+    private func readWhole() async throws {
         let stored = try await store.document()
         lastWholeRead = .now
         wholeReads += 1
