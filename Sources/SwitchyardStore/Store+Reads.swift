@@ -109,7 +109,14 @@ extension Store {
 extension ChangeRecord {
     /// The audit row as a configuration change (for rollback and for showing it redacted).
     public func configChange() throws -> ConfigChange {
-        guard let resource = ResourceID(kind: kind, path: resource) else { throw StoreError.corruptRow("audit row \(id) resource") }
+        try Self.configChange(kind: kind, resource: resource, before: before, after: after, id: id)
+    }
+
+    /// Audit row `id`'s `resource`, `before` and `after` texts as a configuration change.
+    static func configChange(kind: ResourceKind, resource path: String, before: String?, after: String?, id: Int64) throws
+        -> ConfigChange
+    {
+        guard let resource = ResourceID(kind: kind, path: path) else { throw StoreError.corruptRow("audit row \(id) resource") }
         let before = try before.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
         let after = try after.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
         return ConfigChange(resource: resource, before: before, after: after)
@@ -128,7 +135,7 @@ extension Store {
         try await withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT s.generation, s.token_generation, a.resource_type, a.resource, a.after::text
+                SELECT s.generation, s.token_generation, a.id, a.resource_type, a.resource, a.after::text
                 FROM config_state s
                 LEFT JOIN LATERAL (
                     SELECT id, generation, resource_type, resource, after FROM audit_log
@@ -139,15 +146,14 @@ extension Store {
                 """, logger: self.logger)
             var (current, tokenGeneration): (Int64, Int64) = (0, 0)
             var changes: [ConfigChange] = []
-            for try await (generationNow, tokens, kind, path, after) in rows.decode((Int64, Int64, String?, String?, String?).self) {
+            for try await (generationNow, tokens, id, kind, path, after) in rows.decode(
+                (Int64, Int64, Int64?, String?, String?, String?).self)
+            {
                 (current, tokenGeneration) = (generationNow, tokens)
-                guard let kind, let path else { continue }  // no change: the one row of the outer join
-                guard let kind = ResourceKind(rawValue: kind), let resource = ResourceID(kind: kind, path: path) else {
-                    throw StoreError.corruptRow("audit row of \(kind) \(path)")
-                }
-                let state = try after.flatMap { try ResourceJSON.decodeState(kind: kind, from: $0) }
+                guard let id, let kind, let path else { continue }  // no change: the one row of the outer join
+                guard let kind = ResourceKind(rawValue: kind) else { throw StoreError.corruptRow("audit row \(id)") }
                 // Following needs only where each resource ended up (`before` stays in the audit log).
-                changes.append(ConfigChange(resource: resource, before: nil, after: state))
+                changes.append(try ChangeRecord.configChange(kind: kind, resource: path, before: nil, after: after, id: id))
             }
             return (current, tokenGeneration, changes.count > limit ? nil : changes)
         }
