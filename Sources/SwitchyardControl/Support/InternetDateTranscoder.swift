@@ -9,19 +9,8 @@ struct InternetDateTranscoder: DateTranscoder {
     private let fallback: ISO8601DateTranscoder = .iso8601
 
     func encode(_ date: Date) throws -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(20)
-        guard Self.append(date, to: &text) else { return try fallback.encode(date) }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    /// Appends the timestamp's 20 bytes to `text`; false (and nothing appended) outside the years this
-    /// arithmetic covers.
-    static func append(_ date: Date, to text: inout [UInt8]) -> Bool {
-        var digits: [UInt8] = Array(repeating: 0, count: length)
-        guard digits.withUnsafeMutableBufferPointer({ write(date, into: $0) }) else { return false }
-        text.append(contentsOf: digits)
-        return true
+        guard let text = Self.text(of: date) else { return try fallback.encode(date) }
+        return withUnsafeBytes(of: text) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The length of every date `write` writes: `yyyy-MM-ddTHH:mm:ssZ`.
