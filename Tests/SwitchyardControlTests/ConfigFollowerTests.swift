@@ -12,9 +12,7 @@ struct ConfigFollowerTests {
     @Test("after every kind of write, the configuration followed from audit rows equals a whole read")
     func followsEveryWrite() async throws {
         try await TestServer.with { server in
-            let store = Store(configuration: server.storeConfiguration, logger: TestServer.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.run() }
+            try await server.withStore { store in
                 let delivered = Mutex<[StoredConfiguration]>([])
                 let follower = ConfigFollower(store: store, changeLimit: 50, wholeInterval: .seconds(3600)) { stored in
                     delivered.withLock { $0.append(stored) }
@@ -123,7 +121,6 @@ struct ConfigFollowerTests {
                 #expect(try await server.post("/v1/pools/web/backends", ["name": "late", "address": "10.0.0.9", "port": 80]).status == 201)
                 try await aging.refresh()
                 #expect(await aging.wholeReads == 2)
-                group.cancelAll()
             }
         }
     }

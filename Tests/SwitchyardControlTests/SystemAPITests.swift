@@ -63,9 +63,7 @@ struct SystemAPITests {
     @Test("a heartbeat without backend health keeps the stored one; a changed one replaces it")
     func heartbeatKeepsUnchangedHealth() async throws {
         try await TestServer.with { server in
-            let store = Store(configuration: server.storeConfiguration, logger: TestServer.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.run() }
+            try await server.withStore { store in
                 let id = UUID()
                 try await store.registerInstance(id: id, name: "probe", host: "h", version: "v")
                 let since = Date(timeIntervalSince1970: 1_795_709_187)
@@ -77,7 +75,6 @@ struct SystemAPITests {
                 let second = ["web/a": BackendHealthReport(status: .unhealthy, reason: "connect refused", since: since)]
                 try await store.heartbeat(instance: id, appliedGeneration: 1, backendHealth: second)
                 #expect(try await store.instances().first { $0.id == id }?.backendHealth == second)
-                group.cancelAll()
             }
         }
     }

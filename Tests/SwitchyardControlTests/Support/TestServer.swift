@@ -134,6 +134,16 @@ struct TestServer: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
+    /// Runs `body` with a store of its own on the test's database, running until `body` returns.
+    func withStore(_ body: (Store) async throws -> Void) async throws {
+        let store = Store(configuration: storeConfiguration, logger: Self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            try await body(store)
+            group.cancelAll()
+        }
+    }
+
     /// Runs `sql` in the test's own database and returns the first column of every row as text.
     func sql(_ sql: String) async throws -> [String?] {
         let connection = try await PostgresConnection.connect(
