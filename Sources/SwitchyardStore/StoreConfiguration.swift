@@ -41,6 +41,9 @@ public struct StoreConfiguration: Sendable {
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(3)
+        // Every statement here is short: JIT compilation (on by default where PostgreSQL is built with
+        // LLVM) only adds milliseconds when a misestimated plan crosses `jit_above_cost`.
+        configuration.options.additionalStartupParameters = [("jit", "off")]
         return configuration
     }
 
