@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore",
                 "SwitchyardProxy",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

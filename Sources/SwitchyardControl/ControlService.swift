@@ -79,7 +79,7 @@ public struct ControlService: Service {
                 return seen != stored.tokenGeneration
             }
             if tokensChanged { tokenCache.invalidateAll() }
-            await applier.apply(stored.document, generation: stored.generation)
+            await applier.apply(stored)
         }
         // The feed waits for a PostgreSQL connection as long as it takes; shutting down must not wait for
         // it (while PostgreSQL is down that could be forever), so it runs beside the group and is cancelled.

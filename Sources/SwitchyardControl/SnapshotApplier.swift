@@ -14,10 +14,19 @@ struct SnapshotApplier: Sendable {
     let dataPlane: (any DataPlane)?
     let logger: Logger
 
-    func apply(_ document: ConfigDocument, generation: Int64) async {
+    /// A configuration followed by audit rows from the snapshot in force rebuilds only the pools those
+    /// changed; any other (a whole read, or one after a refused snapshot) is built whole.
+    func apply(_ stored: StoredConfiguration) async {
+        let generation = stored.generation
         let config: RuntimeConfig
         do {
-            config = try RuntimeConfig(document: document, generation: generation)
+            let previous = box.config
+            if let changed = stored.changedPools, changed.since == previous.generation {
+                config = try RuntimeConfig(
+                    document: stored.document, generation: generation, reusing: previous, changedPools: changed.pools)
+            } else {
+                config = try RuntimeConfig(document: stored.document, generation: generation)
+            }
             box.swap(config)
             metrics.setApplied(generation)
             logger.debug("applied configuration", metadata: ["generation": "\(generation)"])

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SwitchyardCore
+import Synchronization
 
 /// The data plane as one `Service`: event loops with a `ProxyWorker` each, the listeners, the health
 /// checker and the counters. It serves whatever snapshot the `RuntimeConfigBox` holds; `apply` is called
@@ -31,6 +32,8 @@ public final class ProxyService: Service, DataPlane {
     private let listeners: ListenerManager
     private let gate = ShutdownGate()
     private let checker: HealthChecker
+    /// The pools of the last snapshot applied: each apply follows only the pools that changed.
+    private let appliedPools = Mutex<[String: RuntimePool]>([:])
     private let configuration: Configuration
     private let logger: Logger
 
@@ -57,17 +60,29 @@ public final class ProxyService: Service, DataPlane {
         defer { gate.leave() }
         health.reconcile(config)
         checker.reconcile(config)
-        var backends = Set<String>()
-        for pool in config.pools.values { for backend in pool.backends { backends.insert(backend.key) } }
-        metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
+        let removedBackends = appliedPools.withLock { applied in
+            defer { applied = config.pools }
+            return PoolChange.between(applied, config.pools).flatMap(\.removedBackendKeys)
+        }
+        metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), removingBackends: removedBackends)
         for worker in workers.values { worker.eventLoop.execute { worker.refresh() } }
         await listeners.reconcile(config)
     }
 
     public func run() async throws {
         await apply(box.config)
+        var sweptGeneration = box.config.generation
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: configuration.maintenanceInterval)
+            // A worker still on the previous snapshot can create counters for a backend that `apply` has
+            // just removed: sweep them once the configuration has moved (a walk over every backend, so
+            // at most once an interval, not once a write).
+            let config = box.config
+            if config.generation != sweptGeneration {
+                sweptGeneration = config.generation
+                let backends = Set(config.pools.values.flatMap { $0.backends.map(\.key) })
+                metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
+            }
             if listeners.currentStates().values.contains(where: { !$0.bound }) { await listeners.reconcile(box.config) }
             for worker in workers.values { worker.eventLoop.execute { worker.sweepIdleConnections() } }
         }

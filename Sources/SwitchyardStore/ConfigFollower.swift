@@ -32,12 +32,19 @@ actor ConfigFollower {
 
     /// Brings the configuration to the newest generation; `whole` reads all of it.
     func refresh(whole: Bool = false) async throws {
-        if let held = current, !whole, ContinuousClock.now - lastWholeRead < wholeInterval {
-            let moved = try await store.configChanges(since: held.generation, limit: changeLimit)
-            guard moved.generation != held.generation else { return }
+        if let heldGeneration = current?.generation, !whole, ContinuousClock.now - lastWholeRead < wholeInterval {
+            let moved = try await store.configChanges(since: heldGeneration, limit: changeLimit)
+            // (Refreshes come one at a time; should one have overlapped, the newer configuration stands.)
+            guard moved.generation != heldGeneration, current?.generation == heldGeneration, var document = current?.document else {
+                return
+            }
             guard let changes = moved.changes else { return try await readWhole() }
+            // Let go of the held copy first, so that the changes mutate the only one in place.
+            current = nil
+            document.apply(changes)
             let next = StoredConfiguration(
-                document: held.document.applying(changes), generation: moved.generation, tokenGeneration: moved.tokenGeneration)
+                document: document, generation: moved.generation, tokenGeneration: moved.tokenGeneration,
+                changedPools: (heldGeneration, Set(changes.compactMap(\.resource.poolName))))
             current = next
             await onChange(next)
             return

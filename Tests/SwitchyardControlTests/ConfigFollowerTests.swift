@@ -24,6 +24,7 @@ struct ConfigFollowerTests {
                 func check(_ step: String, whole: Bool = false) async throws {
                     let before = delivered.withLock { $0.count }
                     let wholeBefore = await follower.wholeReads
+                    let generationBefore = delivered.withLock { $0.last?.generation }
                     try await follower.refresh()
                     let stored = try await store.document()
                     let followed = delivered.withLock { $0.last }
@@ -32,6 +33,16 @@ struct ConfigFollowerTests {
                     #expect(followed?.tokenGeneration == stored.tokenGeneration, "\(step)")
                     #expect(followed?.document == stored.document, "\(step)")
                     #expect(await follower.wholeReads == wholeBefore + (whole ? 1 : 0), "\(step)")
+                    // Followed: the pools it names are exactly those that differ from the last one.
+                    if let followed, !whole, let previous = delivered.withLock({ $0.dropLast().last }) {
+                        #expect(followed.changedPools?.since == generationBefore, "\(step)")
+                        let differing = Set(followed.document.pools.keys).union(previous.document.pools.keys).filter {
+                            followed.document.pools[$0] != previous.document.pools[$0]
+                        }
+                        #expect(differing.isSubset(of: followed.changedPools?.pools ?? []), "\(step)")
+                    } else {
+                        #expect(followed?.changedPools == nil, "\(step)")
+                    }
                 }
 
                 #expect(

@@ -73,4 +73,74 @@ struct RuntimeConfigTests {
         #expect(!sameSocket.needsRebind(from: old))
         #expect(moved.needsRebind(from: old))
     }
+
+    /// Where a pool's backends are stored: equal addresses mean the snapshot took the pool over.
+    static func storage(_ pool: RuntimePool?) -> UnsafeRawPointer? {
+        pool?.backends.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    @Test("a snapshot built from the previous one and the changed pools equals one built whole, and shares the rest")
+    func reusesUnchangedPools() throws {
+        let first = Self.document()
+        let previous = try RuntimeConfig(document: first, generation: 1)
+        let steps: [(String, (inout ConfigDocument) -> Void, Set<String>)] = [
+            ("backend added", { $0.pools["web"]!.backends["c"] = BackendSpec(address: "10.0.0.3", port: 81) }, ["web"]),
+            ("backend removed", { $0.pools["web"]!.backends["a"] = nil }, ["web"]),
+            ("pool settings", { $0.pools["api"]!.spec.algorithm = .leastConnections }, ["api"]),
+            ("pool added", { $0.pools["new"] = PoolEntry(spec: .defaults) }, ["new"]),
+            (
+                "pool removed",
+                {
+                    $0.listeners["pg"] = nil
+                    $0.pools["db"] = nil
+                }, ["db"]
+            ),
+            ("listener only", { $0.listeners["pg"]!.port = 5433 }, []),
+        ]
+        for (step, change, changedPools) in steps {
+            var document = first
+            change(&document)
+            let reused = try RuntimeConfig(document: document, generation: 2, reusing: previous, changedPools: changedPools)
+            let whole = try RuntimeConfig(document: document, generation: 2)
+            #expect(reused.pools == whole.pools, "\(step)")
+            #expect(reused.listeners == whole.listeners, "\(step)")
+            for name in reused.pools.keys where !changedPools.contains(name) {
+                #expect(Self.storage(reused.pools[name]) == Self.storage(previous.pools[name]), "\(step): \(name) taken over")
+            }
+            let changes = PoolChange.between(previous.pools, reused.pools)
+            #expect(Set(changes.map(\.name)) == changedPools, "\(step)")
+        }
+    }
+
+    @Test("a changed pool is checked again; listeners are checked against the pools taken over")
+    func reuseStillChecks() throws {
+        let previous = try RuntimeConfig(document: Self.document(), generation: 1)
+        var document = Self.document()
+        document.pools["web"]!.backends["a"]!.port = 0
+        #expect(throws: ValidationFailure.self) {
+            try RuntimeConfig(document: document, generation: 2, reusing: previous, changedPools: ["web"])
+        }
+        document = Self.document()
+        document.listeners["pg"]!.defaultPool = "web"  // an http pool behind a tcp listener
+        #expect(throws: ValidationFailure.self) {
+            try RuntimeConfig(document: document, generation: 2, reusing: previous, changedPools: [])
+        }
+    }
+
+    @Test("pool changes name the backends that left")
+    func removedBackends() throws {
+        let previous = try RuntimeConfig(document: Self.document(), generation: 1)
+        var document = Self.document()
+        document.pools["web"]!.backends["b"] = nil
+        document.pools["web"]!.backends["z"] = BackendSpec(address: "10.0.0.9", port: 80)
+        document.listeners["pg"] = nil
+        document.pools["db"] = nil
+        let next = try RuntimeConfig(document: document, generation: 2)
+        let changes = Dictionary(uniqueKeysWithValues: PoolChange.between(previous.pools, next.pools).map { ($0.name, $0) })
+        #expect(changes.keys.sorted() == ["db", "web"])
+        #expect(changes["web"]?.removedBackendKeys == ["web/b"])
+        #expect(changes["db"]?.new == nil)
+        #expect(changes["db"]?.removedBackendKeys == [])
+        #expect(PoolChange.between(next.pools, next.pools).isEmpty)
+    }
 }

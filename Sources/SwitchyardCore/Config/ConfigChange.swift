@@ -38,6 +38,16 @@ public struct ResourceID: Hashable, Sendable, CustomStringConvertible {
         ResourceID(kind: .backend, name: name, pool: pool)
     }
 
+    /// The pool whose runtime state the resource is part of (a pool's own name, a backend's pool);
+    /// nil for listeners and tokens.
+    public var poolName: String? {
+        switch kind {
+        case .pool: name
+        case .backend: pool
+        case .listener, .token: nil
+        }
+    }
+
     /// The audit log's `resource` text.
     public var description: String { pool.map { "\($0)/\(name)" } ?? name }
 

@@ -45,8 +45,14 @@ public struct ConfigDocument: Equatable, Sendable {
     /// Applies `changes` in order (each sets its resource to `after`).
     public func applying(_ changes: [ConfigChange]) -> ConfigDocument {
         var result = self
-        for change in changes { result.set(change.resource, to: change.after) }
+        result.apply(changes)
         return result
+    }
+
+    /// Applies `changes` in place: a document held nowhere else changes only the entries they touch
+    /// (`applying` copies a 10,000-backend pool's dictionary to change one of its backends).
+    public mutating func apply(_ changes: [ConfigChange]) {
+        for change in changes { set(change.resource, to: change.after) }
     }
 
     /// The configuration as it was before `changes` were made; `changes` are given newest first.

@@ -19,9 +19,31 @@ public struct RuntimeConfig: Sendable {
     /// Builds the snapshot, refusing a document that breaks any rule (the store should never hold one,
     /// but the data plane never serves on trust).
     public init(document: ConfigDocument, generation: Int64) throws(ValidationFailure) {
+        try self.init(document: document, generation: generation, reusing: nil)
+    }
+
+    /// Builds the snapshot of `document`, which differs from the one `previous` was built from only in
+    /// `changedPools` (and in listeners): every other pool is taken from `previous` as it is, already
+    /// checked and with its backends sorted, so that a write to one pool costs no rebuild of a
+    /// 10,000-backend pool beside it. Its storage is shared, which also makes comparing it with
+    /// `previous`'s pool immediate for the data plane.
+    public init(
+        document: ConfigDocument, generation: Int64, reusing previous: RuntimeConfig, changedPools: Set<String>
+    ) throws(ValidationFailure) {
+        try self.init(document: document, generation: generation, reusing: (previous, changedPools))
+    }
+
+    private init(
+        document: ConfigDocument, generation: Int64, reusing reuse: (previous: RuntimeConfig, changedPools: Set<String>)?
+    ) throws(ValidationFailure) {
         var errors = FieldErrorCollector()
         var pools: [String: RuntimePool] = [:]
+        pools.reserveCapacity(document.pools.count)
         for (name, entry) in document.pools {
+            if let reuse, !reuse.changedPools.contains(name), let unchanged = reuse.previous.pools[name] {
+                pools[name] = unchanged
+                continue
+            }
             var poolErrors = FieldErrorCollector(prefix: "pools[\(name)].")
             entry.spec.check(into: &poolErrors)
             for (backendName, backend) in entry.backends {

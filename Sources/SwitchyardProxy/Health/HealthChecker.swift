@@ -23,36 +23,51 @@ final class HealthChecker: Sendable {
 
     private let group: any EventLoopGroup
     private let registry: HealthRegistry
-    private let probes = Mutex<[String: Probe]>([:])
+    private struct State {
+        var probes: [String: Probe] = [:]
+        /// The pools of the last reconciled snapshot.
+        var pools: [String: RuntimePool] = [:]
+    }
+
+    private let state = Mutex(State())
 
     init(group: any EventLoopGroup, registry: HealthRegistry) {
         self.group = group
         self.registry = registry
     }
 
+    /// Follows the pools that changed since the last snapshot: probes of their backends start, stop, or
+    /// start over when what they check changed.
     func reconcile(_ config: RuntimeConfig) {
-        var wanted: [String: (RuntimeBackend, HealthCheckSpec, Identity)] = [:]
-        for pool in config.pools.values where pool.spec.healthCheck.type != .none {
-            for backend in pool.backends {
-                let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: pool.spec.healthCheck)
-                wanted[backend.key] = (backend, pool.spec.healthCheck, identity)
+        state.withLock { state in
+            for change in PoolChange.between(state.pools, config.pools) {
+                var wanted: [String: (spec: BackendSpec, check: HealthCheckSpec, identity: Identity)] = [:]
+                if let pool = change.new, pool.spec.healthCheck.type != .none {
+                    for backend in pool.backends {
+                        let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: pool.spec.healthCheck)
+                        wanted[backend.key] = (backend.spec, pool.spec.healthCheck, identity)
+                    }
+                }
+                for backend in change.old?.backends ?? [] where wanted[backend.key] == nil {
+                    state.probes.removeValue(forKey: backend.key)?.task.cancel()
+                }
+                for (key, probe) in wanted {
+                    if let running = state.probes[key] {
+                        if running.identity == probe.identity { continue }
+                        running.task.cancel()
+                    }
+                    state.probes[key] = Probe(identity: probe.identity, task: start(key: key, backend: probe.spec, check: probe.check))
+                }
             }
-        }
-        probes.withLock { probes in
-            for (key, probe) in probes where wanted[key]?.2 != probe.identity {
-                probe.task.cancel()
-                probes[key] = nil
-            }
-            for (key, (backend, check, identity)) in wanted where probes[key] == nil {
-                probes[key] = Probe(identity: identity, task: start(key: key, backend: backend.spec, check: check))
-            }
+            state.pools = config.pools
         }
     }
 
     func stopAll() {
-        probes.withLock { probes in
-            for probe in probes.values { probe.task.cancel() }
-            probes = [:]
+        state.withLock { state in
+            for probe in state.probes.values { probe.task.cancel() }
+            state.probes = [:]
+            state.pools = [:]
         }
     }
 

@@ -25,6 +25,8 @@ public final class HealthRegistry: Sendable {
         var entries: [String: Entry] = [:]
         var view = HealthView(version: 0, blocked: [:])
         var transitions: [String: Int] = [:]
+        /// The pools of the last reconciled snapshot.
+        var pools: [String: RuntimePool] = [:]
     }
 
     private let state = Mutex(State())
@@ -38,32 +40,48 @@ public final class HealthRegistry: Sendable {
         self.logger = logger
     }
 
+    /// How many backends have passive failures counted or an ejection on.
+    var troubledCount: Int { troubled.load(ordering: .relaxed) }
+
     /// Bumped whenever the view changes: event loops compare it before taking the lock.
     var version: Int { viewVersion.load(ordering: .acquiring) }
 
     var view: HealthView { state.withLock { $0.view } }
 
-    /// Starts tracking new backends, forgets removed ones, and resets those whose address or checks changed.
+    /// Starts tracking new backends, forgets removed ones, and resets those whose address or checks
+    /// changed. Only pools that differ from the last reconciled snapshot are looked at, and only their
+    /// backends' entries in the view change: one registration beside 10,000 backends touches one entry.
     func reconcile(_ config: RuntimeConfig, now: Date = Date()) {
         state.withLock { state in
-            var entries: [String: Entry] = [:]
-            for pool in config.pools.values {
+            let changes = PoolChange.between(state.pools, config.pools)
+            state.pools = config.pools
+            guard !changes.isEmpty else { return }
+            var touched: [String] = []
+            var troubledChange = 0
+            for change in changes {
+                for key in change.removedBackendKeys {
+                    if state.entries.removeValue(forKey: key)?.tracker.hasPassiveFailures == true { troubledChange -= 1 }
+                    for status in HealthStatus.allCases { state.transitions["\(key)|\(status.rawValue)"] = nil }
+                    touched.append(key)
+                }
+                guard let pool = change.new else { continue }
                 for backend in pool.backends {
                     let identity = Identity(
                         address: backend.spec.address, port: backend.spec.port, healthCheck: pool.spec.healthCheck, passive: pool.spec.passive)
-                    if let existing = state.entries[backend.key], existing.identity == identity {
-                        entries[backend.key] = existing
-                    } else {
-                        entries[backend.key] = Entry(
-                            tracker: BackendHealthTracker(healthCheck: pool.spec.healthCheck, passive: pool.spec.passive, now: now),
-                            identity: identity)
-                    }
+                    let existing = state.entries[backend.key]
+                    if existing?.identity == identity { continue }
+                    if existing?.tracker.hasPassiveFailures == true { troubledChange -= 1 }
+                    state.entries[backend.key] = Entry(
+                        tracker: BackendHealthTracker(healthCheck: pool.spec.healthCheck, passive: pool.spec.passive, now: now),
+                        identity: identity)
+                    touched.append(backend.key)
                 }
             }
-            state.entries = entries
-            troubled.store(entries.values.filter { $0.tracker.hasPassiveFailures }.count, ordering: .relaxed)
-            state.transitions = state.transitions.filter { entries[$0.key.components(separatedBy: "|")[0]] != nil }
-            rebuildView(&state)
+            if troubledChange != 0 { troubled.wrappingAdd(troubledChange, ordering: .relaxed) }
+            guard !touched.isEmpty else { return }
+            var blocked = state.view.blocked
+            for key in touched { blocked[key] = state.entries[key].flatMap { Self.blockage($0.tracker) } }
+            publish(HealthView(version: state.view.version + 1, blocked: blocked), in: &state)
         }
     }
 
@@ -129,14 +147,6 @@ public final class HealthRegistry: Sendable {
                 "backend health changed",
                 metadata: ["backend": "\(key)", "from": "\(transition.from)", "to": "\(transition.to)", "reason": "\(transition.reason)"])
         }
-    }
-
-    private func rebuildView(_ state: inout State) {
-        var blocked: [String: Date?] = [:]
-        for (key, entry) in state.entries {
-            if let blockage = Self.blockage(entry.tracker) { blocked[key] = blockage }
-        }
-        publish(HealthView(version: state.view.version + 1, blocked: blocked), in: &state)
     }
 
     private func publish(_ view: HealthView, in state: inout State) {

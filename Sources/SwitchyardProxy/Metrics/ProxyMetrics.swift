@@ -54,6 +54,16 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
+    /// Forgets counters of listeners and pools that no longer exist, and of `removedBackends`: what a
+    /// snapshot removed, without a walk over every backend's counters.
+    func retain(listeners: Set<String>, pools: Set<String>, removingBackends removedBackends: [String]) {
+        registry.withLock { registry in
+            registry.listeners = registry.listeners.filter { listeners.contains($0.key) }
+            registry.pools = registry.pools.filter { pools.contains($0.key) }
+            for key in removedBackends { registry.backends[key] = nil }
+        }
+    }
+
     /// `pool="…",backend="…"` for a "pool/backend" key.
     static func backendLabels(_ key: String) -> String {
         let parts = key.split(separator: "/", maxSplits: 1)

@@ -58,11 +58,14 @@ final class ProxyWorker: @unchecked Sendable {
         guard config.generation != self.config.generation else { return }
         var slots: [String: [String: BackendSlot]] = [:]
         var balancers: [String: PoolBalancer] = [:]
+        /// Pools carried over as they were: none of their slots drains.
+        var carried = Set<String>()
         for pool in config.pools.values {
             let previousSlots = self.slots[pool.name] ?? [:]
             if let balancer = self.balancers[pool.name], self.config.pools[pool.name] == pool {
                 balancers[pool.name] = balancer
                 slots[pool.name] = previousSlots
+                carried.insert(pool.name)
                 continue
             }
             var poolSlots: [BackendSlot] = []
@@ -83,7 +86,7 @@ final class ProxyWorker: @unchecked Sendable {
             balancers[pool.name] = PoolBalancer(pool: pool, slots: poolSlots, counters: shared.metrics.pool(pool.name))
         }
         // Backends that left the snapshot (or moved address) drain with their old pool's timeout.
-        for (poolName, previousSlots) in self.slots {
+        for (poolName, previousSlots) in self.slots where !carried.contains(poolName) {
             let current = slots[poolName] ?? [:]
             let drainTimeout = TimeAmount.milliseconds(Int64(self.config.pools[poolName]?.spec.drainTimeoutMs ?? 0))
             for (identity, slot) in previousSlots where current[identity] == nil {

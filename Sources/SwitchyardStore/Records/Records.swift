@@ -36,6 +36,18 @@ public struct StoredConfiguration: Sendable {
     public var generation: Int64
     /// The generation of the last token change: verified tokens are remembered until it moves.
     public var tokenGeneration: Int64
+    /// Set when this configuration was followed from the one of generation `since` by audit rows:
+    /// the pools those changed (listeners may have changed too). Nil after a whole read.
+    public var changedPools: (since: Int64, pools: Set<String>)?
+
+    public init(
+        document: ConfigDocument, generation: Int64, tokenGeneration: Int64, changedPools: (since: Int64, pools: Set<String>)? = nil
+    ) {
+        self.document = document
+        self.generation = generation
+        self.tokenGeneration = tokenGeneration
+        self.changedPools = changedPools
+    }
 }
 
 /// A stored listener with its bookkeeping.
