@@ -51,26 +51,36 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where a generated bootstrap admin token is written (env SWITCHYARD_ADMIN_TOKEN_FILE).")
     var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
 
-    @Option(help: "Event loops (threads) of the data plane (env SWITCHYARD_PROXY_THREADS); default: one per core.")
+    @Option(
+        help:
+            "Event loops (threads) of the data plane (env SWITCHYARD_PROXY_THREADS); default: one per core. 0 runs the control plane alone: no listeners, no health probes."
+    )
     var proxyThreads: Int =
         ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
         ?? ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard proxyThreads >= 0 else { throw ValidationError("--proxy-threads must be 0 (no data plane) or more") }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         let logger = store.makeLogger("switchyard")
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
         let snapshot = RuntimeConfigBox()
-        let proxy = ProxyService(configuration: .init(eventLoops: proxyThreads), box: snapshot, logger: logger)
+        let proxy = proxyThreads == 0 ? nil : ProxyService(configuration: .init(eventLoops: proxyThreads), box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
                 api: try ControlServer.Configuration(address: api), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
             store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: storeService)]
+        if let proxy { services.append(.init(service: proxy)) }
+        services.append(.init(service: control))
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: storeService), .init(service: proxy), .init(service: control)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -7,7 +7,7 @@ struct BackendAPITests {
     func lifecycle() async throws {
         try await TestServer.with { server in
             try await server.makePool("web")
-            let created = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "10.0.0.11", "port": 8080])
+            let created = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "127.0.0.11", "port": 8080])
             #expect(created.status == 201)
             #expect(created[header: "Location"] == "/v1/pools/web/backends/web-1")
             #expect(created.json["weight"] as? Int == 1)
@@ -42,7 +42,7 @@ struct BackendAPITests {
         try await TestServer.with { server in
             // 2,345 backends: more than two batches of 1,000; names whose order is the same in any collation.
             let names = (0..<2345).map { String(format: "b%05d", ($0 * 7919) % 2345) }
-            let backends = names.map { ["name": $0, "address": "10.9.\(Int($0.dropFirst())! / 256).\(Int($0.dropFirst())! % 256)", "port": 80] }
+            let backends = names.map { ["name": $0, "address": "127.9.\(Int($0.dropFirst())! / 256).\(Int($0.dropFirst())! % 256)", "port": 80] }
             let put = try await server.put("/v1/config", ["pools": [["name": "big", "health_check": ["type": "none"], "backends": backends]]])
             #expect(put.status == 200)
             let sorted = names.sorted()
@@ -53,7 +53,7 @@ struct BackendAPITests {
             #expect(
                 items.allSatisfy {
                     $0["address"] as? String
-                        == "10.9.\(Int(($0["name"] as! String).dropFirst())! / 256).\(Int(($0["name"] as! String).dropFirst())! % 256)"
+                        == "127.9.\(Int(($0["name"] as! String).dropFirst())! / 256).\(Int(($0["name"] as! String).dropFirst())! % 256)"
                 })
             #expect(whole.json["next_cursor"] == nil)
 
@@ -127,11 +127,11 @@ struct BackendAPITests {
             #expect(bad.status == 400)
             #expect(Set(bad.errorFields) == ["name", "address", "port", "weight"])
 
-            let noPool = try await server.post("/v1/pools/nope/backends", ["name": "a", "address": "10.0.0.1", "port": 80])
+            let noPool = try await server.post("/v1/pools/nope/backends", ["name": "a", "address": "127.0.0.1", "port": 80])
             #expect(noPool.status == 404)
             #expect(try await server.get("/v1/pools/nope/backends").status == 404)
 
-            let taken = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "10.0.0.1", "port": 80])
+            let taken = try await server.post("/v1/pools/web/backends", ["name": "web-1", "address": "127.0.0.1", "port": 80])
             #expect(taken.status == 409)
 
             let badPatch = try await server.patch("/v1/pools/web/backends/web-1", ["port": 0, "admin_state": "gone"])

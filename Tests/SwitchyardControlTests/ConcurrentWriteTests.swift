@@ -19,7 +19,7 @@ struct ConcurrentWriteTests {
                             let pool = writer % 2 == 0 ? "a" : "b"
                             let name = "w\(writer)-\(round)"
                             statuses.append(
-                                try await server.post("/v1/pools/\(pool)/backends", ["name": name, "address": "10.0.0.\(writer + 1)", "port": 80])
+                                try await server.post("/v1/pools/\(pool)/backends", ["name": name, "address": "127.0.0.\(writer + 1)", "port": 80])
                                     .status)
                             statuses.append(try await server.patch("/v1/pools/\(pool)/backends/\(name)", ["weight": 2]).status)
                             statuses.append(try await server.delete("/v1/pools/\(pool)/backends/\(name)").status)

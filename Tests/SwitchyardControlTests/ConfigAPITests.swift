@@ -8,9 +8,9 @@ struct ConfigAPITests {
             "pools": [
                 [
                     "name": "web", "algorithm": "least_connections",
-                    "backends": [["name": "web-1", "address": "10.0.0.1", "port": 8080], ["name": "web-2", "address": "10.0.0.2", "port": 8080]],
+                    "backends": [["name": "web-1", "address": "127.0.0.1", "port": 8080], ["name": "web-2", "address": "127.0.0.2", "port": 8080]],
                 ],
-                ["name": "db", "protocol": "tcp", "backends": [["name": "pg-1", "address": "10.0.1.1", "port": 5432]]],
+                ["name": "db", "protocol": "tcp", "backends": [["name": "pg-1", "address": "127.0.1.1", "port": 5432]]],
             ],
             "listeners": [
                 ["name": "public", "port": 8080, "default_pool": "web"],
@@ -70,7 +70,7 @@ struct ConfigAPITests {
                 "/v1/config",
                 [
                     "pools": [
-                        ["name": "web", "retries": 20, "backends": [["name": "a", "address": "10.0.0.1", "port": 0]]],
+                        ["name": "web", "retries": 20, "backends": [["name": "a", "address": "127.0.0.1", "port": 0]]],
                         ["name": "web"],
                     ],
                     "listeners": [
@@ -121,18 +121,21 @@ struct ConfigAPITests {
     func batchedBackendCreation() async throws {
         try await TestServer.with { server in
             try await server.makePool("web")
-            let single = try await server.post("/v1/pools/web/backends", ["name": "solo", "address": "10.0.0.9", "port": 80])
+            let single = try await server.post("/v1/pools/web/backends", ["name": "solo", "address": "127.0.0.9", "port": 80])
             #expect(single.status == 201)
             let generation = try #require(single.generation)
 
             // 2,100 new backends: more than one batch (2,000 rows per statement), in two pools.
-            var web: [[String: Any]] = [["name": "solo", "address": "10.0.0.9", "port": 80]]
+            var web: [[String: Any]] = [["name": "solo", "address": "127.0.0.9", "port": 80]]
             web.append(["name": "special", "address": "web.internal", "port": 8443, "weight": 7, "backup": true, "admin_state": "maintenance"])
             for index in 0..<2_000 {
-                web.append(["name": String(format: "w%04d", index), "address": "10.1.\(index / 256).\(index % 256)", "port": 8080])
+                web.append(["name": String(format: "w%04d", index), "address": "127.1.\(index / 256).\(index % 256)", "port": 8080])
             }
-            let api: [[String: Any]] = (0..<99).map { ["name": "a\($0)", "address": "10.2.0.\($0)", "port": 9000] }
-            let applied = try await server.put("/v1/config", ["pools": [["name": "web", "backends": web], ["name": "api", "backends": api]]])
+            let api: [[String: Any]] = (0..<99).map { ["name": "a\($0)", "address": "127.2.0.\($0)", "port": 9000] }
+            let none = ["type": "none"]  // no probes of names that only stand for backends
+            let applied = try await server.put(
+                "/v1/config",
+                ["pools": [["name": "web", "health_check": none, "backends": web], ["name": "api", "health_check": none, "backends": api]]])
             #expect(applied.status == 200, "\(applied.text)")
             #expect(applied.generation == generation + 1)
 
@@ -183,7 +186,7 @@ struct ConfigAPITests {
         try await TestServer.with { server in
             let first = try await server.makePool("web", backends: ["a", "b"])
             _ = first
-            let spec: [String: Any] = ["name": "c", "address": "10.0.0.9", "port": 81, "weight": 3, "backup": true, "admin_state": "draining"]
+            let spec: [String: Any] = ["name": "c", "address": "127.0.0.9", "port": 81, "weight": 3, "backup": true, "admin_state": "draining"]
             #expect(try await server.post("/v1/pools/web/backends", spec).status == 201)
             let checkpoint = try #require(try await server.get("/v1/config").json["generation"] as? Int)
             #expect(try await server.patch("/v1/pools/web", ["retries": 7]).status == 200)
@@ -203,7 +206,7 @@ struct ConfigAPITests {
             #expect(backends.compactMap { $0["name"] as? String } == ["a", "b", "c"])
             // Restored from the audit row of a one-statement deregistration: every field as it was.
             let restored = try #require(backends.first { $0["name"] as? String == "c" })
-            #expect(restored["address"] as? String == "10.0.0.9")
+            #expect(restored["address"] as? String == "127.0.0.9")
             #expect(restored["port"] as? Int == 81)
             #expect(restored["weight"] as? Int == 3)
             #expect(restored["backup"] as? Bool == true)
@@ -223,7 +226,7 @@ struct ConfigAPITests {
     func idempotency() async throws {
         try await TestServer.with { server in
             try await server.makePool("web")
-            let body: [String: Any] = ["name": "web-1", "address": "10.0.0.1", "port": 8080]
+            let body: [String: Any] = ["name": "web-1", "address": "127.0.0.1", "port": 8080]
             let first = try await server.post("/v1/pools/web/backends", body, headers: ["Idempotency-Key": "k-1"])
             #expect(first.status == 201)
             let retry = try await server.post("/v1/pools/web/backends", body, headers: ["Idempotency-Key": "k-1"])

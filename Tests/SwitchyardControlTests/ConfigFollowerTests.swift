@@ -51,7 +51,7 @@ struct ConfigFollowerTests {
                 try await check("pool created")
                 for index in 1...3 {
                     let created = try await server.post(
-                        "/v1/pools/web/backends", ["name": "w\(index)", "address": "10.0.0.\(index)", "port": 8080, "weight": index])
+                        "/v1/pools/web/backends", ["name": "w\(index)", "address": "127.0.0.\(index)", "port": 8080, "weight": index])
                     #expect(created.status == 201)
                 }
                 try await check("backends registered (single statements)")
@@ -86,12 +86,12 @@ struct ConfigFollowerTests {
                 let generation = try await store.currentGeneration()
 
                 // Whole-configuration writes (batched statements): over the change limit reads everything.
-                let many = (0..<60).map { ["name": "m\($0)", "address": "10.1.0.\($0)", "port": 9000] }
+                let many = (0..<60).map { ["name": "m\($0)", "address": "127.1.0.\($0)", "port": 9000] }
                 let put = try await server.put(
                     "/v1/config",
                     [
                         "pools": [
-                            ["name": "web", "backends": [["name": "w1", "address": "10.0.0.1", "port": 8080]]],
+                            ["name": "web", "backends": [["name": "w1", "address": "127.0.0.1", "port": 8080]]],
                             ["name": "bulk", "backends": many],
                         ]
                     ])
@@ -129,7 +129,7 @@ struct ConfigFollowerTests {
                 try await aging.refresh()
                 try await aging.refresh()
                 #expect(await aging.wholeReads == 1)
-                #expect(try await server.post("/v1/pools/web/backends", ["name": "late", "address": "10.0.0.9", "port": 80]).status == 201)
+                #expect(try await server.post("/v1/pools/web/backends", ["name": "late", "address": "127.0.0.9", "port": 80]).status == 201)
                 try await aging.refresh()
                 #expect(await aging.wholeReads == 2)
             }

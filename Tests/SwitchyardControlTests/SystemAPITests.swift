@@ -102,6 +102,22 @@ struct SystemAPITests {
         try await second.stop()
     }
 
+    @Test("without a data plane (--proxy-threads 0) the API serves, writes are applied, no listener is bound")
+    func controlPlaneAlone() async throws {
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let server = try await TestServer.start(storeConfiguration: database, dataPlane: false)
+        try await server.makePool("web", backends: ["a"])
+        let listener = try await server.post("/v1/listeners?wait=applied", ["name": "l", "port": 1, "default_pool": "web"])
+        #expect(listener.status == 201)
+        #expect(listener[header: "Switchyard-Applied"] == "true")
+        let instance = try #require((try await server.get("/v1/instances").json["items"] as? [[String: Any]])?.first)
+        #expect(instance["applied_generation"] as? Int == listener.generation)
+        #expect((instance["listeners"] as? [String: Any])?.isEmpty ?? true)
+        #expect(try await server.get("/v1/pools/web/backends/a").status == 200)
+        try await server.stop()
+    }
+
     @Test("a migration file changed after it was applied is refused")
     func changedMigration() async throws {
         try await TestServer.with { server in

@@ -1,7 +1,8 @@
 -- wrk script: every connection registers a backend, then deregisters it, over and over, so that
 -- each request is one API write (one PostgreSQL transaction with its generation bump and audit row).
 -- Run with one connection per thread (-t N -c N). Environment: SY_TOKEN (bearer token), SY_POOL (an
--- existing pool), SY_RUN (a tag that keeps the names of successive runs apart).
+-- existing pool, best without a health check), SY_RUN (a tag that keeps the names of successive runs
+-- apart). Backends get loopback addresses: a benchmark never makes a probe go anywhere else.
 local token = os.getenv("SY_TOKEN")
 local pool = os.getenv("SY_POOL") or "bench"
 local run = os.getenv("SY_RUN") or "0"
@@ -23,7 +24,7 @@ function request()
         return wrk.format("DELETE", "/v1/pools/" .. pool .. "/backends/" .. registered, headers)
     end
     local name = "b-" .. run .. "-" .. thread_id .. "-" .. (n + 1)
-    local body = '{"name":"' .. name .. '","address":"10.1.' .. (n % 250) .. '.' .. (thread_id % 250) .. '","port":8080}'
+    local body = '{"name":"' .. name .. '","address":"127.1.' .. (n % 250) .. '.' .. (thread_id % 250) .. '","port":8080}'
     return wrk.format("POST", "/v1/pools/" .. pool .. "/backends", headers, body)
 end
 

@@ -57,21 +57,29 @@ struct TestServer: Sendable {
         }
     }
 
-    static func start(storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5)) async throws -> TestServer {
+    /// `dataPlane: false` starts the control plane alone (`serve --proxy-threads 0`).
+    static func start(storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true) async throws
+        -> TestServer
+    {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let snapshot = RuntimeConfigBox()
         // Two event loops, so that tests see connections spread over loops as in production.
-        let proxy = ProxyService(
-            configuration: .init(eventLoops: 2, limits: HTTPLimits(headTimeout: .milliseconds(500))), box: snapshot, logger: logger)
+        let proxy =
+            dataPlane
+            ? ProxyService(
+                configuration: .init(eventLoops: 2, limits: HTTPLimits(headTimeout: .milliseconds(500))), box: snapshot, logger: logger)
+            : nil
         let control = ControlService(
             configuration: .init(
                 api: .init(host: "127.0.0.1", port: 0), instanceName: "test", adminToken: adminToken,
                 heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
-        let group = ServiceGroup(
-            configuration: .init(services: [.init(service: store), .init(service: proxy), .init(service: control)], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: store)]
+        if let proxy { services.append(.init(service: proxy)) }
+        services.append(.init(service: control))
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let finished = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestSetupError("the server did not start") }
@@ -227,15 +235,18 @@ struct TestServer: Sendable {
         try await request(.DELETE, path, headers: headers)
     }
 
-    /// Creates a pool and backends, expecting success.
+    /// Creates a pool and backends (on loopback addresses), expecting success. Without a `health_check`
+    /// in `extra` the pool has none: the data plane of a test probes only the origins it starts, never
+    /// an address or name that only stands for one.
     @discardableResult
     func makePool(_ name: String, _ extra: [String: Any] = [:], backends: [String] = []) async throws -> Response {
         var body = extra
         body["name"] = name
+        if body["health_check"] == nil { body["health_check"] = ["type": "none"] }
         let response = try await post("/v1/pools", body)
         #expect(response.status == 201, "create pool \(name): \(response.text)")
         for (index, backend) in backends.enumerated() {
-            let created = try await post("/v1/pools/\(name)/backends", ["name": backend, "address": "10.0.0.\(index + 1)", "port": 8080])
+            let created = try await post("/v1/pools/\(name)/backends", ["name": backend, "address": "127.0.0.\(index + 1)", "port": 8080])
             #expect(created.status == 201, "create backend \(backend): \(created.text)")
         }
         return response
