@@ -142,5 +142,14 @@ struct RuntimeConfigTests {
         #expect(changes["db"]?.new == nil)
         #expect(changes["db"]?.removedBackendKeys == [])
         #expect(PoolChange.between(next.pools, next.pools).isEmpty)
+
+        // Interleaved arrivals and departures, in an order where text and number order differ.
+        func pool(_ names: [String]) -> ConfigDocument {
+            let backends = Dictionary(uniqueKeysWithValues: names.map { ($0, BackendSpec(address: "127.0.0.1", port: 80)) })
+            return ConfigDocument(pools: ["p": PoolEntry(spec: .defaults, backends: backends)])
+        }
+        let before = try RuntimeConfig(document: pool(["a", "b10", "b9", "c", "é", "z"]), generation: 1)
+        let after = try RuntimeConfig(document: pool(["b1", "b9", "d", "é", "zz"]), generation: 2)
+        #expect(PoolChange.between(before.pools, after.pools).first?.removedBackendKeys == ["p/a", "p/b10", "p/c", "p/z"])
     }
 }

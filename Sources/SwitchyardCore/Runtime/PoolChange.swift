@@ -20,11 +20,18 @@ public struct PoolChange: Sendable {
         return changes
     }
 
-    /// Keys of the backends that `old` had and `new` has not.
+    /// Keys of the backends that `old` had and `new` has not (both lists are in name order: walked
+    /// side by side, without hashing every key).
     public var removedBackendKeys: [String] {
         guard let old else { return [] }
         guard let new else { return old.backends.map(\.key) }
-        let kept = Set(new.backends.map(\.key))
-        return old.backends.map(\.key).filter { !kept.contains($0) }
+        var removed: [String] = []
+        var next = 0
+        for backend in old.backends {
+            while next < new.backends.count && new.backends[next].name < backend.name { next += 1 }
+            if next < new.backends.count && new.backends[next].name == backend.name { continue }
+            removed.append(backend.key)
+        }
+        return removed
     }
 }

@@ -46,13 +46,25 @@ public struct RuntimeConfig: Sendable {
             }
             var poolErrors = FieldErrorCollector(prefix: "pools[\(name)].")
             entry.spec.check(into: &poolErrors)
-            for (backendName, backend) in entry.backends {
+            // A backend as it was in the previous snapshot's pool is taken over, checked already; the
+            // two lists are walked side by side in name order.
+            let previousBackends = reuse?.previous.pools[name]?.backends ?? []
+            var previous = 0
+            var backends: [RuntimeBackend] = []
+            backends.reserveCapacity(entry.backends.count)
+            for backendName in entry.backends.keys.sorted() {
+                let spec = entry.backends[backendName]!
+                while previous < previousBackends.count && previousBackends[previous].name < backendName { previous += 1 }
+                if previous < previousBackends.count, previousBackends[previous].name == backendName, previousBackends[previous].spec == spec {
+                    backends.append(previousBackends[previous])
+                    continue
+                }
                 var backendErrors = FieldErrorCollector(prefix: "pools[\(name)].backends[\(backendName)].")
-                backend.check(into: &backendErrors)
+                spec.check(into: &backendErrors)
                 poolErrors.append(contentsOf: backendErrors.errors)
+                backends.append(RuntimeBackend(pool: name, name: backendName, spec: spec))
             }
             errors.append(contentsOf: poolErrors.errors)
-            let backends = entry.backends.keys.sorted().map { RuntimeBackend(pool: name, name: $0, spec: entry.backends[$0]!) }
             pools[name] = RuntimePool(name: name, spec: entry.spec, backends: backends)
         }
         var listeners: [String: RuntimeListener] = [:]
