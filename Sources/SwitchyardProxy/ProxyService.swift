@@ -62,7 +62,7 @@ public final class ProxyService: Service, DataPlane {
         checker.reconcile(config)
         let removedBackends = appliedPools.withLock { applied in
             defer { applied = config.pools }
-            return PoolChange.between(applied, config.pools).flatMap(\.removedBackendKeys)
+            return PoolChange.between(applied, config.pools).flatMap(\.backendDelta.removedKeys)
         }
         metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), removingBackends: removedBackends)
         for worker in workers.values { worker.eventLoop.execute { worker.refresh() } }

@@ -127,7 +127,7 @@ struct RuntimeConfigTests {
         }
     }
 
-    @Test("pool changes name the backends that left")
+    @Test("pool changes name the backends that arrived or changed, and those that left")
     func removedBackends() throws {
         let previous = try RuntimeConfig(document: Self.document(), generation: 1)
         var document = Self.document()
@@ -138,9 +138,10 @@ struct RuntimeConfigTests {
         let next = try RuntimeConfig(document: document, generation: 2)
         let changes = Dictionary(uniqueKeysWithValues: PoolChange.between(previous.pools, next.pools).map { ($0.name, $0) })
         #expect(changes.keys.sorted() == ["db", "web"])
-        #expect(changes["web"]?.removedBackendKeys == ["web/b"])
+        #expect(changes["web"]?.backendDelta.removedKeys == ["web/b"])
         #expect(changes["db"]?.new == nil)
-        #expect(changes["db"]?.removedBackendKeys == [])
+        #expect(changes["web"]?.backendDelta.changed.map(\.name) == ["z"])
+        #expect(changes["db"]?.backendDelta.removedKeys.isEmpty == true)
         #expect(PoolChange.between(next.pools, next.pools).isEmpty)
 
         // Interleaved arrivals and departures, in an order where text and number order differ.
@@ -150,6 +151,8 @@ struct RuntimeConfigTests {
         }
         let before = try RuntimeConfig(document: pool(["a", "b10", "b9", "c", "é", "z"]), generation: 1)
         let after = try RuntimeConfig(document: pool(["b1", "b9", "d", "é", "zz"]), generation: 2)
-        #expect(PoolChange.between(before.pools, after.pools).first?.removedBackendKeys == ["p/a", "p/b10", "p/c", "p/z"])
+        let delta = try #require(PoolChange.between(before.pools, after.pools).first?.backendDelta)
+        #expect(delta.removedKeys == ["p/a", "p/b10", "p/c", "p/z"])
+        #expect(delta.changed.map(\.name) == ["b1", "d", "zz"])
     }
 }

@@ -20,18 +20,28 @@ public struct PoolChange: Sendable {
         return changes
     }
 
-    /// Keys of the backends that `old` had and `new` has not (both lists are in name order: walked
-    /// side by side, without hashing every key).
-    public var removedBackendKeys: [String] {
-        guard let old else { return [] }
-        guard let new else { return old.backends.map(\.key) }
-        var removed: [String] = []
+    /// What changed among the backends, both lists in name order: the backends of `new` that are not
+    /// in `old` as they are (all of them for a new pool), and the keys of `old`'s backends that `new`
+    /// has not. The two pools are walked side by side; a backend taken over from the previous snapshot
+    /// shares its storage, so telling it unchanged is immediate.
+    public var backendDelta: (changed: [RuntimeBackend], removedKeys: [String]) {
+        let oldBackends = old?.backends ?? []
+        var changed: [RuntimeBackend] = []
+        var removedKeys: [String] = []
         var next = 0
-        for backend in old.backends {
-            while next < new.backends.count && new.backends[next].name < backend.name { next += 1 }
-            if next < new.backends.count && new.backends[next].name == backend.name { continue }
-            removed.append(backend.key)
+        for backend in new?.backends ?? [] {
+            while next < oldBackends.count && oldBackends[next].name < backend.name {
+                removedKeys.append(oldBackends[next].key)
+                next += 1
+            }
+            if next < oldBackends.count && oldBackends[next].name == backend.name {
+                if oldBackends[next] != backend { changed.append(backend) }
+                next += 1
+            } else {
+                changed.append(backend)
+            }
         }
-        return removed
+        removedKeys.append(contentsOf: oldBackends[next...].map(\.key))
+        return (changed, removedKeys)
     }
 }

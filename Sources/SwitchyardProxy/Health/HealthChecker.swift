@@ -41,22 +41,23 @@ final class HealthChecker: Sendable {
     func reconcile(_ config: RuntimeConfig) {
         state.withLock { state in
             for change in PoolChange.between(state.pools, config.pools) {
-                var wanted: [String: (spec: BackendSpec, check: HealthCheckSpec, identity: Identity)] = [:]
-                if let pool = change.new, pool.spec.healthCheck.type != .none {
-                    for backend in pool.backends {
-                        let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: pool.spec.healthCheck)
-                        wanted[backend.key] = (backend.spec, pool.spec.healthCheck, identity)
+                let delta = change.backendDelta
+                for key in delta.removedKeys { state.probes.removeValue(forKey: key)?.task.cancel() }
+                guard let pool = change.new else { continue }
+                let check = pool.spec.healthCheck
+                // Unless the pool's check changed, only backends that arrived or changed need a look.
+                let sameCheck = change.old?.spec.healthCheck == check
+                for backend in sameCheck ? delta.changed : pool.backends {
+                    guard check.type != .none else {
+                        state.probes.removeValue(forKey: backend.key)?.task.cancel()
+                        continue
                     }
-                }
-                for backend in change.old?.backends ?? [] where wanted[backend.key] == nil {
-                    state.probes.removeValue(forKey: backend.key)?.task.cancel()
-                }
-                for (key, probe) in wanted {
-                    if let running = state.probes[key] {
-                        if running.identity == probe.identity { continue }
+                    let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: check)
+                    if let running = state.probes[backend.key] {
+                        if running.identity == identity { continue }
                         running.task.cancel()
                     }
-                    state.probes[key] = Probe(identity: probe.identity, task: start(key: key, backend: probe.spec, check: probe.check))
+                    state.probes[backend.key] = Probe(identity: identity, task: start(key: backend.key, backend: backend.spec, check: check))
                 }
             }
             state.pools = config.pools

@@ -59,13 +59,17 @@ public final class HealthRegistry: Sendable {
             var touched: [String] = []
             var troubledChange = 0
             for change in changes {
-                for key in change.removedBackendKeys {
+                let delta = change.backendDelta
+                for key in delta.removedKeys {
                     if state.entries.removeValue(forKey: key)?.tracker.hasPassiveFailures == true { troubledChange -= 1 }
                     for status in HealthStatus.allCases { state.transitions["\(key)|\(status.rawValue)"] = nil }
                     touched.append(key)
                 }
                 guard let pool = change.new else { continue }
-                for backend in pool.backends {
+                // Unless the pool's health settings changed, only backends that arrived or changed can
+                // need a new tracker.
+                let sameChecks = change.old.map { $0.spec.healthCheck == pool.spec.healthCheck && $0.spec.passive == pool.spec.passive } ?? false
+                for backend in sameChecks ? delta.changed : pool.backends {
                     let identity = Identity(
                         address: backend.spec.address, port: backend.spec.port, healthCheck: pool.spec.healthCheck, passive: pool.spec.passive)
                     let existing = state.entries[backend.key]
