@@ -28,12 +28,17 @@ struct HealthRegistryTests {
         registry.reconcile(previous, now: now)
     }
 
+    /// A registry that follows the snapshot of `document()`.
+    static func started() throws -> (HealthRegistry, ConfigDocument, RuntimeConfig) {
+        let registry = HealthRegistry(logger: .init(label: "test"))
+        let config = try RuntimeConfig(document: document(), generation: 1)
+        registry.reconcile(config, now: now)
+        return (registry, document(), config)
+    }
+
     @Test("only changed pools are followed: an unchanged pool keeps its health, removed backends leave no trace")
     func followsChangedPools() throws {
-        let registry = HealthRegistry(logger: .init(label: "test"))
-        var document = Self.document()
-        var config = try RuntimeConfig(document: document, generation: 1)
-        registry.reconcile(config, now: Self.now)
+        var (registry, document, config) = try Self.started()
         for _ in 0..<PoolSpec.defaults.healthCheck.fall { registry.probeFailed("web/a", reason: "refused", now: Self.now) }
         #expect(registry.report(for: "web/a")?.status == .unhealthy)
         #expect(!registry.view.isAvailable("web/a", at: Self.now))
@@ -74,10 +79,7 @@ struct HealthRegistryTests {
 
     @Test("passive ejections of removed or reset backends stop counting")
     func troubledCount() throws {
-        let registry = HealthRegistry(logger: .init(label: "test"))
-        var document = Self.document()
-        var config = try RuntimeConfig(document: document, generation: 1)
-        registry.reconcile(config, now: Self.now)
+        var (registry, document, config) = try Self.started()
         for _ in 0..<PoolSpec.defaults.passive.maxFailures { registry.requestFailed("web/a", reason: "502", now: Self.now) }
         #expect(registry.report(for: "web/a", now: Self.now)?.status == .unhealthy)
         #expect(registry.troubledCount == 1)
