@@ -58,13 +58,17 @@ public final class ProxyService: Service, DataPlane {
     public func apply(_ config: RuntimeConfig) async {
         guard gate.enter() else { return }
         defer { gate.leave() }
-        health.reconcile(config)
-        checker.reconcile(config)
-        let removedBackends = appliedPools.withLock { applied in
-            defer { applied = config.pools }
-            return PoolChange.between(applied, config.pools).flatMap(\.backendDelta.removedKeys)
+        // The pools that changed are found once, and followed under the lock, so that two applies
+        // never hand their changes over in the wrong order.
+        appliedPools.withLock { applied in
+            let changes = PoolChange.between(applied, config.pools)
+            applied = config.pools
+            health.reconcile(changes)
+            checker.reconcile(changes)
+            metrics.retain(
+                listeners: Set(config.listeners.keys), pools: Set(config.pools.keys),
+                removingBackends: changes.flatMap(\.backendDelta.removedKeys))
         }
-        metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), removingBackends: removedBackends)
         for worker in workers.values { worker.eventLoop.execute { worker.refresh() } }
         await listeners.reconcile(config)
     }

@@ -24,15 +24,16 @@ struct HealthRegistryTests {
         _ change: (inout ConfigDocument) -> Void
     ) throws {
         change(&document)
-        previous = try RuntimeConfig(document: document, generation: previous.generation + 1, reusing: previous, changedPools: pools)
-        registry.reconcile(previous, now: now)
+        let next = try RuntimeConfig(document: document, generation: previous.generation + 1, reusing: previous, changedPools: pools)
+        registry.reconcile(PoolChange.between(previous.pools, next.pools), now: now)
+        previous = next
     }
 
     /// A registry that follows the snapshot of `document()`.
     static func started() throws -> (HealthRegistry, ConfigDocument, RuntimeConfig) {
         let registry = HealthRegistry(logger: .init(label: "test"))
         let config = try RuntimeConfig(document: document(), generation: 1)
-        registry.reconcile(config, now: now)
+        registry.reconcile(PoolChange.between([:], config.pools), now: now)
         return (registry, document(), config)
     }
 

@@ -5,6 +5,18 @@ public struct PoolChange: Sendable {
     public let name: String
     public let old: RuntimePool?
     public let new: RuntimePool?
+    /// What changed among the backends, both lists in name order: the backends of `new` that are not
+    /// in `old` as they are (all of them for a new pool), and the keys of `old`'s backends that `new`
+    /// has not. Found once, by walking the two pools side by side; a backend taken over from the
+    /// previous snapshot shares its storage, so telling it unchanged is immediate.
+    public let backendDelta: (changed: [RuntimeBackend], removedKeys: [String])
+
+    init(name: String, old: RuntimePool?, new: RuntimePool?) {
+        self.name = name
+        self.old = old
+        self.new = new
+        backendDelta = Self.delta(from: old?.backends ?? [], to: new?.backends ?? [])
+    }
 
     /// The pools of `new` that are not equal to those of `old`. An unchanged pool that a snapshot took
     /// over from the one before (`RuntimeConfig(document:generation:reusing:changedPools:)`) shares
@@ -20,16 +32,13 @@ public struct PoolChange: Sendable {
         return changes
     }
 
-    /// What changed among the backends, both lists in name order: the backends of `new` that are not
-    /// in `old` as they are (all of them for a new pool), and the keys of `old`'s backends that `new`
-    /// has not. The two pools are walked side by side; a backend taken over from the previous snapshot
-    /// shares its storage, so telling it unchanged is immediate.
-    public var backendDelta: (changed: [RuntimeBackend], removedKeys: [String]) {
-        let oldBackends = old?.backends ?? []
+    private static func delta(from oldBackends: [RuntimeBackend], to newBackends: [RuntimeBackend]) -> (
+        changed: [RuntimeBackend], removedKeys: [String]
+    ) {
         var changed: [RuntimeBackend] = []
         var removedKeys: [String] = []
         var next = 0
-        for backend in new?.backends ?? [] {
+        for backend in newBackends {
             while next < oldBackends.count && oldBackends[next].name < backend.name {
                 removedKeys.append(oldBackends[next].key)
                 next += 1

@@ -23,52 +23,44 @@ final class HealthChecker: Sendable {
 
     private let group: any EventLoopGroup
     private let registry: HealthRegistry
-    private struct State {
-        var probes: [String: Probe] = [:]
-        /// The pools of the last reconciled snapshot.
-        var pools: [String: RuntimePool] = [:]
-    }
-
-    private let state = Mutex(State())
+    private let probes = Mutex<[String: Probe]>([:])
 
     init(group: any EventLoopGroup, registry: HealthRegistry) {
         self.group = group
         self.registry = registry
     }
 
-    /// Follows the pools that changed since the last snapshot: probes of their backends start, stop, or
-    /// start over when what they check changed.
-    func reconcile(_ config: RuntimeConfig) {
-        state.withLock { state in
-            for change in PoolChange.between(state.pools, config.pools) {
+    /// Follows the pools that changed from one snapshot to the next: probes of their backends start,
+    /// stop, or start over when what they check changed.
+    func reconcile(_ changes: [PoolChange]) {
+        probes.withLock { probes in
+            for change in changes {
                 let delta = change.backendDelta
-                for key in delta.removedKeys { state.probes.removeValue(forKey: key)?.task.cancel() }
+                for key in delta.removedKeys { probes.removeValue(forKey: key)?.task.cancel() }
                 guard let pool = change.new else { continue }
                 let check = pool.spec.healthCheck
                 // Unless the pool's check changed, only backends that arrived or changed need a look.
                 let sameCheck = change.old?.spec.healthCheck == check
                 for backend in sameCheck ? delta.changed : pool.backends {
                     guard check.type != .none else {
-                        state.probes.removeValue(forKey: backend.key)?.task.cancel()
+                        probes.removeValue(forKey: backend.key)?.task.cancel()
                         continue
                     }
                     let identity = Identity(address: backend.spec.address, port: backend.spec.port, check: check)
-                    if let running = state.probes[backend.key] {
+                    if let running = probes[backend.key] {
                         if running.identity == identity { continue }
                         running.task.cancel()
                     }
-                    state.probes[backend.key] = Probe(identity: identity, task: start(key: backend.key, backend: backend.spec, check: check))
+                    probes[backend.key] = Probe(identity: identity, task: start(key: backend.key, backend: backend.spec, check: check))
                 }
             }
-            state.pools = config.pools
         }
     }
 
     func stopAll() {
-        state.withLock { state in
-            for probe in state.probes.values { probe.task.cancel() }
-            state.probes = [:]
-            state.pools = [:]
+        probes.withLock { probes in
+            for probe in probes.values { probe.task.cancel() }
+            probes = [:]
         }
     }
 

@@ -25,8 +25,6 @@ public final class HealthRegistry: Sendable {
         var entries: [String: Entry] = [:]
         var view = HealthView(version: 0, blocked: [:])
         var transitions: [String: Int] = [:]
-        /// The pools of the last reconciled snapshot.
-        var pools: [String: RuntimePool] = [:]
     }
 
     private let state = Mutex(State())
@@ -48,14 +46,12 @@ public final class HealthRegistry: Sendable {
 
     var view: HealthView { state.withLock { $0.view } }
 
-    /// Starts tracking new backends, forgets removed ones, and resets those whose address or checks
-    /// changed. Only pools that differ from the last reconciled snapshot are looked at, and only their
-    /// backends' entries in the view change: one registration beside 10,000 backends touches one entry.
-    func reconcile(_ config: RuntimeConfig, now: Date = Date()) {
+    /// Follows the pools that changed from one snapshot to the next: starts tracking new backends,
+    /// forgets removed ones, and resets those whose address or checks changed. Only their entries in
+    /// the view change: one registration beside 10,000 backends touches one entry.
+    func reconcile(_ changes: [PoolChange], now: Date = Date()) {
+        guard !changes.isEmpty else { return }
         state.withLock { state in
-            let changes = PoolChange.between(state.pools, config.pools)
-            state.pools = config.pools
-            guard !changes.isEmpty else { return }
             var touched: [String] = []
             var troubledChange = 0
             for change in changes {
