@@ -37,20 +37,13 @@ public struct PoolChange: Sendable {
     ) {
         var changed: [RuntimeBackend] = []
         var removedKeys: [String] = []
-        var next = 0
+        var old = BackendCursor(oldBackends)
+        let removed = { (index: Int) in removedKeys.append(oldBackends[index].key) }
         for backend in newBackends {
-            while next < oldBackends.count && oldBackends[next].name < backend.name {
-                removedKeys.append(oldBackends[next].key)
-                next += 1
-            }
-            if next < oldBackends.count && oldBackends[next].name == backend.name {
-                if oldBackends[next] != backend { changed.append(backend) }
-                next += 1
-            } else {
-                changed.append(backend)
-            }
+            if let index = old.index(of: backend.name, passing: removed), oldBackends[index] == backend { continue }
+            changed.append(backend)
         }
-        removedKeys.append(contentsOf: oldBackends[next...].map(\.key))
+        old.finish(passing: removed)
         return (changed, removedKeys)
     }
 }

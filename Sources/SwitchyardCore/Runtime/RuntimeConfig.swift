@@ -48,15 +48,13 @@ public struct RuntimeConfig: Sendable {
             entry.spec.check(into: &poolErrors)
             // A backend as it was in the previous snapshot's pool is taken over, checked already; the
             // two lists are walked side by side in name order.
-            let previousBackends = reuse?.previous.pools[name]?.backends ?? []
-            var previous = 0
+            var previous = BackendCursor(reuse?.previous.pools[name]?.backends ?? [])
             var backends: [RuntimeBackend] = []
             backends.reserveCapacity(entry.backends.count)
             for backendName in entry.backends.keys.sorted() {
                 let spec = entry.backends[backendName]!
-                while previous < previousBackends.count && previousBackends[previous].name < backendName { previous += 1 }
-                if previous < previousBackends.count, previousBackends[previous].name == backendName, previousBackends[previous].spec == spec {
-                    backends.append(previousBackends[previous])
+                if let index = previous.index(of: backendName), previous.backends[index].spec == spec {
+                    backends.append(previous.backends[index])
                     continue
                 }
                 var backendErrors = FieldErrorCollector(prefix: "pools[\(name)].backends[\(backendName)].")

@@ -81,26 +81,20 @@ final class ProxyWorker: @unchecked Sendable {
     /// (and pooled connections); the slots of backends that left or moved drain with the previous
     /// pool's timeout.
     private func slots(for pool: RuntimePool, replacing previous: PoolBalancer?) -> [BackendSlot] {
-        let oldBackends = previous?.pool.backends ?? []
         let oldSlots = previous?.slots ?? []
         let oldDrainTimeout = TimeAmount.milliseconds(Int64(previous?.pool.spec.drainTimeoutMs ?? 0))
         let drainTimeout = TimeAmount.milliseconds(Int64(pool.spec.drainTimeoutMs))
+        let drainOld = { (index: Int) in oldSlots[index].setAccepting(false, drainTimeout: oldDrainTimeout, on: self.eventLoop) }
+        var old = BackendCursor(previous?.pool.backends ?? [])
         var slots: [BackendSlot] = []
         slots.reserveCapacity(pool.backends.count)
-        var old = 0
         for backend in pool.backends {
-            while old < oldBackends.count && oldBackends[old].name < backend.name {
-                oldSlots[old].setAccepting(false, drainTimeout: oldDrainTimeout, on: eventLoop)
-                old += 1
-            }
             var kept: BackendSlot?
-            if old < oldBackends.count && oldBackends[old].name == backend.name {
-                let slot = oldSlots[old]
-                old += 1
-                if slot.host == backend.spec.address && slot.port == backend.spec.port {
-                    kept = slot
+            if let index = old.index(of: backend.name, passing: drainOld) {
+                if oldSlots[index].host == backend.spec.address && oldSlots[index].port == backend.spec.port {
+                    kept = oldSlots[index]
                 } else {
-                    slot.setAccepting(false, drainTimeout: oldDrainTimeout, on: eventLoop)
+                    drainOld(index)
                 }
             }
             let slot =
@@ -109,10 +103,7 @@ final class ProxyWorker: @unchecked Sendable {
             slot.setAccepting(backend.spec.takesNewRequests, drainTimeout: drainTimeout, on: eventLoop)
             slots.append(slot)
         }
-        while old < oldBackends.count {
-            oldSlots[old].setAccepting(false, drainTimeout: oldDrainTimeout, on: eventLoop)
-            old += 1
-        }
+        old.finish(passing: drainOld)
         return slots
     }
 
