@@ -66,6 +66,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CSwitchyardIO"),
+        .target(
+            name: "SwitchyardIO",
+            dependencies: [
+                "CSwitchyardIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwitchyardProxy",
             dependencies: [
@@ -99,6 +108,14 @@ let package = Package(
         .testTarget(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwitchyardIOTests",
+            dependencies: [
+                "SwitchyardIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

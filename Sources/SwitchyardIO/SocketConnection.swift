@@ -1,0 +1,333 @@
+#if os(Linux)
+    import CSwitchyardIO
+    import Glibc
+    import NIOCore
+
+    /// What a `SocketConnection` tells its owner, always on the connection's loop.
+    public protocol SocketConnectionDelegate: AnyObject {
+        /// Bytes arrived. The buffer may be kept (the loop then reads into new memory).
+        func connectionRead(_ buffer: ByteBuffer)
+        /// The end of a batch of reads: the moment to flush what they caused.
+        func connectionReadComplete()
+        /// Pending output crossed the high watermark (false) or fell back below the low one (true).
+        func connectionWritabilityChanged(isWritable: Bool)
+        /// The peer finished sending (end of input). Output stays open until `close` or `closeOutput`.
+        func connectionInputClosed()
+        /// The connection is closed; `error` is nil for a close asked for. Delivered after the call that
+        /// closed it returned, never from inside it.
+        func connectionClosed(error: (any Error)?)
+    }
+
+    /// A non-blocking TCP connection on an `EpollEventLoop`: `recv` into the loop's buffer, writes queued
+    /// until `flush`, then `send` (one buffer) or `sendmsg` (several). Edge-triggered, so pausing reads
+    /// costs nothing and resuming reads what came meanwhile. Confined to its loop.
+    public final class SocketConnection: EpollHandler {
+        public let loop: EpollEventLoop
+        public var delegate: (any SocketConnectionDelegate)?
+        public private(set) var isOpen = true
+        public private(set) var isWritable = true
+        /// Bytes written and not yet sent.
+        public private(set) var pendingBytes = 0
+        public let lowWatermark: Int
+        public let highWatermark: Int
+
+        private let fd: Int32
+        private var pending = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        /// How many of `pending` (from the front) were flushed.
+        private var flushedCount = 0
+        /// A send hit a full socket buffer: wait for the output edge.
+        private var waitingForOutput = false
+        private var readsPaused = false
+        /// An input edge came while reads were paused (or reading stopped early): read on resume.
+        private var readReady = false
+        private var inputClosed = false
+        /// The peer's end of input was signalled (EPOLLRDHUP): a short read no longer means that nothing
+        /// is left, since the end itself comes with no further edge.
+        private var peerFinished = false
+        private var closeOutputWhenFlushed = false
+        private var closeWhenFlushed = false
+
+        /// Reads per input edge before letting other sockets have their turn.
+        private static let readsPerEvent = 4
+        static let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+
+        init(fd: Int32, loop: EpollEventLoop, lowWatermark: Int = 32 * 1024, highWatermark: Int = 64 * 1024) {
+            self.fd = fd
+            self.loop = loop
+            self.lowWatermark = lowWatermark
+            self.highWatermark = highWatermark
+        }
+
+        // MARK: Output
+
+        /// Queues `buffer`; nothing is sent before `flush`.
+        public func write(_ buffer: ByteBuffer) {
+            guard isOpen else { return }
+            pending.append(buffer)
+            pendingBytes += buffer.readableBytes
+            if isWritable && pendingBytes > highWatermark {
+                isWritable = false
+                delegate?.connectionWritabilityChanged(isWritable: false)
+            }
+        }
+
+        /// Sends everything written so far (what the socket cannot take now goes when it can).
+        public func flush() {
+            guard isOpen else { return }
+            flushedCount = pending.count
+            if !waitingForOutput { sendFlushed() }
+        }
+
+        /// Half-closes: the peer sees the end of input once everything written was sent.
+        public func closeOutput() {
+            guard isOpen else { return }
+            if pending.isEmpty {
+                shutdown(fd, Int32(SHUT_WR))
+            } else {
+                closeOutputWhenFlushed = true
+                flush()
+            }
+        }
+
+        /// Closes once everything written was sent.
+        public func closeAfterFlush() {
+            guard isOpen else { return }
+            if pending.isEmpty {
+                close()
+            } else {
+                closeWhenFlushed = true
+                flush()
+            }
+        }
+
+        /// Closes now; unsent bytes are dropped. The delegate hears of it on the next loop turn.
+        public func close(error: (any Error)? = nil) {
+            guard isOpen else { return }
+            isOpen = false
+            loop.deregister(fd: fd)
+            Glibc.close(fd)
+            pending.removeAll()
+            pendingBytes = 0
+            flushedCount = 0
+            loop.executeLater { [self] in
+                let delegate = self.delegate
+                self.delegate = nil
+                delegate?.connectionClosed(error: error)
+            }
+        }
+
+        private func sendFlushed() {
+            while flushedCount > 0 && isOpen {
+                let attempted: Int
+                let sent: Int
+                if flushedCount == 1 {
+                    attempted = pending[pending.startIndex].readableBytes
+                    if attempted == 0 {
+                        _ = pending.removeFirst()
+                        flushedCount -= 1
+                        continue
+                    }
+                    sent = pending[pending.startIndex].withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                } else {
+                    (attempted, sent) = sendVector()
+                }
+                if sent < 0 {
+                    if errno == EAGAIN {
+                        waitingForOutput = true
+                        break
+                    }
+                    if errno == EINTR { continue }
+                    close(error: SocketError(operation: "send", errno: errno))
+                    return
+                }
+                consume(sent)
+                if sent < attempted {
+                    waitingForOutput = true
+                    break
+                }
+            }
+            if !isWritable && pendingBytes < lowWatermark && isOpen {
+                isWritable = true
+                delegate?.connectionWritabilityChanged(isWritable: true)
+            }
+            guard isOpen, flushedCount == 0, pending.isEmpty else { return }
+            if closeWhenFlushed {
+                close()
+            } else if closeOutputWhenFlushed {
+                closeOutputWhenFlushed = false
+                shutdown(fd, Int32(SHUT_WR))
+            }
+        }
+
+        /// One `sendmsg` of up to 64 flushed buffers: (bytes attempted, bytes sent or -1).
+        private func sendVector() -> (Int, Int) {
+            let count = min(flushedCount, 64)
+            return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors in
+                var attempted = 0
+                var index = pending.startIndex
+                // The buffers stay in `pending` (alive) for the duration of the call.
+                for slot in 0..<count {
+                    let length = pending[index].readableBytes
+                    let base = pending[index].withUnsafeReadableBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+                    vectors[slot] = iovec(iov_base: base, iov_len: length)
+                    attempted += length
+                    index = pending.index(after: index)
+                }
+                var message = msghdr()
+                message.msg_iov = vectors.baseAddress
+                message.msg_iovlen = count
+                return (attempted, sendmsg(fd, &message, Int32(MSG_NOSIGNAL)))
+            }
+        }
+
+        /// Drops `count` sent bytes from the front of `pending`.
+        private func consume(_ count: Int) {
+            var left = count
+            pendingBytes -= count
+            while flushedCount > 0 {
+                let length = pending[pending.startIndex].readableBytes
+                guard length <= left else {
+                    pending[pending.startIndex].moveReaderIndex(forwardBy: left)
+                    return
+                }
+                _ = pending.removeFirst()
+                flushedCount -= 1
+                left -= length
+            }
+        }
+
+        // MARK: Input
+
+        /// Stops delivering reads (backpressure); the kernel buffers, then the peer waits.
+        public func pauseReads() {
+            readsPaused = true
+        }
+
+        /// Delivers reads again, starting with what arrived while paused (on the next loop turn).
+        public func resumeReads() {
+            guard readsPaused else { return }
+            readsPaused = false
+            guard readReady else { return }
+            readReady = false
+            loop.executeLater { [self] in
+                if isOpen && !readsPaused { readAvailable() }
+            }
+        }
+
+        private func readAvailable() {
+            var delivered = false
+            var drained = false
+            for _ in 0..<Self.readsPerEvent {
+                guard isOpen, !readsPaused, !inputClosed else { break }
+                loop.readBuffer.clear()
+                let capacity = loop.readBuffer.writableBytes
+                let count = loop.readBuffer.withUnsafeMutableWritableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count > 0 {
+                    loop.readBuffer.moveWriterIndex(forwardBy: count)
+                    delivered = true
+                    delegate?.connectionRead(loop.readBuffer)
+                    if count < capacity && !peerFinished {
+                        drained = true
+                        break
+                    }
+                } else if count == 0 {
+                    inputClosed = true
+                    drained = true
+                    if delivered {
+                        delivered = false
+                        delegate?.connectionReadComplete()
+                    }
+                    if isOpen { delegate?.connectionInputClosed() }
+                    break
+                } else if errno == EAGAIN {
+                    drained = true
+                    break
+                } else if errno != EINTR {
+                    close(error: SocketError(operation: "recv", errno: errno))
+                    return
+                }
+            }
+            if delivered && isOpen { delegate?.connectionReadComplete() }
+            // Edge-triggered: no new edge comes for bytes already waiting, so remember them.
+            if !drained && isOpen && !inputClosed {
+                if readsPaused {
+                    readReady = true
+                } else {
+                    loop.executeLater { [self] in
+                        if isOpen && !readsPaused { readAvailable() } else { readReady = true }
+                    }
+                }
+            }
+        }
+
+        // MARK: EpollHandler
+
+        func handleEvents(_ events: UInt32) {
+            if events & EPOLLOUT.rawValue != 0 && waitingForOutput {
+                waitingForOutput = false
+                sendFlushed()
+            }
+            guard isOpen else { return }
+            if events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { peerFinished = true }
+            if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+                if readsPaused || inputClosed {
+                    readReady = !inputClosed
+                    if events & EPOLLERR.rawValue != 0 { failWithSocketError() }
+                } else {
+                    readAvailable()
+                }
+            }
+        }
+
+        func loopStopped() {
+            close()
+        }
+
+        private func failWithSocketError() {
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            if code != 0 { close(error: SocketError(operation: "socket", errno: code)) }
+        }
+
+        // MARK: Addresses
+
+        /// The peer's address (nil once closed, or if the kernel no longer knows it).
+        public var remoteAddress: SocketAddress? {
+            guard isOpen else { return nil }
+            return Self.address(of: fd, peer: true)
+        }
+
+        public var localAddress: SocketAddress? {
+            guard isOpen else { return nil }
+            return Self.address(of: fd, peer: false)
+        }
+
+        static func address(of fd: Int32, peer: Bool) -> SocketAddress? {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let result = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length) }
+            }
+            guard result == 0 else { return nil }
+            return SocketAddress(storage)
+        }
+    }
+
+    extension SocketAddress {
+        /// From a kernel address (IPv4 or IPv6).
+        init?(_ storage: sockaddr_storage) {
+            var storage = storage
+            switch Int32(storage.ss_family) {
+            case AF_INET:
+                let address = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in.self) }
+                self = SocketAddress(address)
+            case AF_INET6:
+                let address = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in6.self) }
+                self = SocketAddress(address)
+            default:
+                return nil
+            }
+        }
+    }
+#endif
