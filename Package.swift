@@ -79,6 +79,7 @@ let package = Package(
             name: "SwitchyardProxy",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -91,8 +91,9 @@
             handlers[Int(fd)] = handler
         }
 
-        /// A timer for the loop's own use (no promise); cancel by setting its `task` to nil. On the loop only.
-        func scheduleTimer(at deadline: NIODeadline, _ task: @escaping () -> Void) -> ScheduledTimer {
+        /// A timer without a promise or `Sendable` closure, for handlers confined to the loop (cheaper
+        /// than `scheduleTask`); `cancel()` it on the loop. On the loop only.
+        public func scheduleTimer(at deadline: NIODeadline, _ task: @escaping () -> Void) -> ScheduledTimer {
             timers.schedule(at: deadline, task)
         }
 

@@ -5,7 +5,9 @@
 
     /// A listening TCP socket on an `EpollEventLoop`; each accepted connection goes to `accept`, on the
     /// loop. Several loops may listen on one port with `reusePort` (the kernel spreads connections).
-    public final class SocketListener: EpollHandler {
+    /// `@unchecked Sendable` so that it can be handed back from its loop: `loop` and `localAddress` may
+    /// be read anywhere, everything else happens on the loop.
+    public final class SocketListener: EpollHandler, @unchecked Sendable {
         public let loop: EpollEventLoop
         public let localAddress: SocketAddress
         private let fd: Int32

@@ -2,13 +2,18 @@ import NIOCore
 
 /// A task due at a deadline. Cancelling empties it; the queue drops it when its time comes
 /// (no search through the heap).
-final class ScheduledTimer {
-    let deadline: NIODeadline
+public final class ScheduledTimer {
+    public let deadline: NIODeadline
     /// Order among timers with the same deadline: the one scheduled first runs first.
     let sequence: UInt64
     var task: (() -> Void)?
     /// What to do if the loop stops before the deadline (fail the task's promise).
     let dropped: (() -> Void)?
+
+    /// Stops the task from running (on the loop that scheduled it).
+    public func cancel() {
+        task = nil
+    }
 
     init(deadline: NIODeadline, sequence: UInt64, task: @escaping () -> Void, dropped: (() -> Void)?) {
         self.deadline = deadline

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardIO
 import Synchronization
 
 /// The data plane as one `Service`: event loops with a `ProxyWorker` each, the listeners, the health
@@ -27,8 +28,11 @@ public final class ProxyService: Service, DataPlane {
     public let metrics = ProxyMetrics()
     public let health: HealthRegistry
     private let box: RuntimeConfigBox
-    private let group: MultiThreadedEventLoopGroup
-    private let workers: [ObjectIdentifier: ProxyWorker]
+    /// The data plane's event loops (client and backend sockets), one `ProxyWorker` each.
+    private let loops: [EpollEventLoop]
+    /// Health probes run on a NIO event loop of their own: they are few, and off the request path.
+    private let probeGroup: MultiThreadedEventLoopGroup
+    private let workers: [ProxyWorker]
     private let listeners: ListenerManager
     private let gate = ShutdownGate()
     private let checker: HealthChecker
@@ -42,15 +46,19 @@ public final class ProxyService: Service, DataPlane {
         self.box = box
         self.logger = logger
         health = HealthRegistry(logger: logger)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
-        let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
-        var workers: [ObjectIdentifier: ProxyWorker] = [:]
-        for eventLoop in group.makeIterator() {
-            workers[ObjectIdentifier(eventLoop)] = ProxyWorker(eventLoop: eventLoop, shared: shared)
+        loops = (0..<max(1, configuration.eventLoops)).map { index in
+            do {
+                return try EpollEventLoop(name: "switchyard-proxy-\(index)")
+            } catch {
+                fatalError("cannot start the data plane's event loop: \(error)")
+            }
         }
+        probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
+        let workers = loops.map { ProxyWorker(eventLoop: $0, shared: shared) }
         self.workers = workers
-        listeners = ListenerManager(workers: workers, group: group, logger: logger)
-        checker = HealthChecker(group: group, registry: health)
+        listeners = ListenerManager(workers: workers, logger: logger)
+        checker = HealthChecker(group: probeGroup, registry: health)
     }
 
     /// Follows a newly swapped snapshot: health trackers and probes, drains, then sockets. Does nothing
@@ -69,7 +77,7 @@ public final class ProxyService: Service, DataPlane {
                 listeners: Set(config.listeners.keys), pools: Set(config.pools.keys),
                 removingBackends: changes.flatMap(\.backendDelta.removedKeys))
         }
-        for worker in workers.values { worker.eventLoop.execute { worker.refresh() } }
+        for worker in workers { worker.eventLoop.execute { worker.refresh() } }
         await listeners.reconcile(config)
     }
 
@@ -88,12 +96,13 @@ public final class ProxyService: Service, DataPlane {
                 metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
             }
             if listeners.currentStates().values.contains(where: { !$0.bound }) { await listeners.reconcile(box.config) }
-            for worker in workers.values { worker.eventLoop.execute { worker.sweepIdleConnections() } }
+            for worker in workers { worker.eventLoop.execute { worker.sweepIdleConnections() } }
         }
         await gate.close()
         checker.stopAll()
         await listeners.closeAll()
-        try await group.shutdownGracefully()
+        for loop in loops { try await loop.shutdownGracefully() }
+        try await probeGroup.shutdownGracefully()
     }
 
     // MARK: DataPlane status

@@ -1,17 +1,14 @@
 import Foundation
 import NIOCore
 import SwitchyardCore
+import SwitchyardIO
 
 /// One client connection of an HTTP listener. Bytes are forwarded as received; only the framing is
 /// followed (request head for routing and limits, body length or chunks, response head and body), so a
 /// request costs no typed HTTP parts, no header dictionaries and no futures once a pooled backend
 /// connection is at hand. Requests on one connection are handled in order (pipelined ones wait, with
 /// reads paused, until the response before them is done).
-final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     private enum Waiting {
         case nothing, idle, head, response
     }
@@ -83,7 +80,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     private let listenerCounters: TrafficCounters
     private let clientIP: String
     private let clientKey: [UInt8]
-    private var context: ChannelHandlerContext!
+    private let connection: SocketConnection
     /// Bytes received and not yet handled: a partial head, or requests pipelined behind the current one.
     private var received: ByteBuffer?
     private var exchange: Exchange?
@@ -94,15 +91,16 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     private var routingGeneration: Int64 = -1
     private var listener: RuntimeListener?
     private var defaultBalancer: PoolBalancer?
+    /// Reads wait: for the current response (pipelining) or for a backend connection.
     private var readsHeld = false
-    private var readPending = false
     private var closing = false
     private var waiting = Waiting.nothing
     private var deadline = NIODeadline.distantFuture
-    private var timer: Scheduled<Void>?
+    private var timer: ScheduledTimer?
     private var timerDeadline = NIODeadline.distantFuture
 
-    init(worker: ProxyWorker, listenerName: String, clientIP: String, clientKey: [UInt8]) {
+    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientIP: String, clientKey: [UInt8]) {
+        self.connection = connection
         self.worker = worker
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
@@ -116,28 +114,18 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     private var clientNeedsFlush = false
     /// Between a client read and the end of its batch (`channelReadComplete` flushes both sides).
     private var inClientReadBatch = false
-    private var allocator = ByteBufferAllocator()
-    private var core = ChannelCoreHandle()
+    private let allocator = ByteBufferAllocator()
 
     // MARK: Client side
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        allocator = context.channel.allocator
-        core = ChannelCoreHandle(context)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        core.release()
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
+    /// Takes the connection over (it keeps this handler until it closes).
+    func start() {
+        connection.delegate = self
         listenerCounters.connectionOpened()
         arm(.idle, after: worker.shared.limits.clientIdleTimeout)
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func connectionClosed(error: (any Error)?) {
         listenerCounters.connectionClosed()
         closing = true
         timer?.cancel()
@@ -147,13 +135,17 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             finishCounters(status: nil)
             exchange = nil
         }
-        context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// HTTP has no half-close: a client that stopped sending is gone.
+    func connectionInputClosed() {
+        closing = true
+        connection.close()
+    }
+
+    func connectionRead(_ buffer: ByteBuffer) {
         guard !closing else { return }
         inClientReadBatch = true
-        let buffer = unwrapInboundIn(data)
         if exchange != nil, exchange?.requestBody.isComplete == false {
             forwardRequestBody(buffer)
         } else {
@@ -167,12 +159,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
                 processReceived()
             } else {
                 // The next request waits for the current response; stop reading until then.
-                readsHeld = true
+                holdReads()
             }
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func connectionReadComplete() {
         inClientReadBatch = false
         exchange?.upstream?.flush()
         flushClient()
@@ -182,39 +174,30 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     @inline(__always)
     private func writeToClient(_ buffer: ByteBuffer) {
         clientNeedsFlush = true
-        core.write(buffer)
+        connection.write(buffer)
     }
 
     private func flushClient() {
         guard clientNeedsFlush else { return }
         clientNeedsFlush = false
-        core.flush()
+        connection.flush()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        clientIsWritable = context.channel.isWritable
-        if clientIsWritable { exchange?.upstream?.resumeReads() }
-        context.fireChannelWritabilityChanged()
+    func connectionWritabilityChanged(isWritable: Bool) {
+        clientIsWritable = isWritable
+        if isWritable { exchange?.upstream?.resumeReads() } else { exchange?.upstream?.pauseReads() }
     }
 
-    func read(context: ChannelHandlerContext) {
-        if readsHeld || (exchange?.upstream.map { !$0.isWritable } ?? false) {
-            readPending = true
-        } else {
-            core.read()
-        }
+    private func holdReads() {
+        readsHeld = true
+        connection.pauseReads()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-
+    /// Reads again, unless the backend connection cannot take more (its writability resumes them).
     private func resumeReads() {
         readsHeld = false
-        if readPending {
-            readPending = false
-            core.read()
-        }
+        if exchange?.upstream.map({ !$0.isWritable }) ?? false { return }
+        connection.resumeReads()
     }
 
     /// Parses what was received: waits for more, refuses, or starts the next exchange.
@@ -302,7 +285,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         if rest.readableBytes > 0 {
             if current.requestBody.isComplete {
                 received = rest
-                readsHeld = true
+                holdReads()
             } else {
                 forwardRequestBody(rest)
             }
@@ -333,9 +316,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             attach(upstream, pooled: true)
             return
         }
-        readsHeld = true
+        holdReads()
         let number = exchangeNumber
-        UpstreamConnector.connect(slot, on: context.eventLoop, timeout: .milliseconds(Int64(timeouts.connectMs))) { [self] result in
+        UpstreamConnector.connect(slot, on: connection.loop, timeout: .milliseconds(Int64(timeouts.connectMs))) { [self] result in
             guard number == exchangeNumber, !closing, self.exchange?.upstream == nil else {
                 if case .success(let upstream) = result { slot.checkin(upstream, now: .now()) }
                 return
@@ -345,7 +328,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
                 attach(upstream, pooled: false)
                 resumeReads()
             case .failure(let error):
-                let timedOut = error is ChannelError && (error as! ChannelError) == .connectTimeout(.milliseconds(Int64(timeouts.connectMs)))
+                let timedOut = error is ConnectTimeoutError
                 backendFailed(slot, reason: timedOut ? "connect timeout" : "connect failed: \(error)")
                 retryOrFail(status: timedOut ? 504 : 502, detail: timedOut ? "backend connect timeout" : "backend connection failed")
             }
@@ -395,7 +378,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         if buffer.readableBytes > 0 {
             // The next request, pipelined: it waits.
             received = buffer
-            readsHeld = true
+            holdReads()
         }
         if bodyBytes > 0 {
             if let upstream = exchange!.upstream {
@@ -532,7 +515,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable { resumeReads() }
+        if isWritable {
+            if !readsHeld { connection.resumeReads() }
+        } else {
+            connection.pauseReads()
+        }
     }
 
     func upstreamInputClosed() {
@@ -601,7 +588,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         self.exchange = nil
         let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            connection.write(response)
+            connection.flush()
             processReceived()
         } else {
             closeAfter(response)
@@ -670,8 +658,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
         finishCounters(status: nil)
         exchange = nil
         closing = true
-        context.flush()
-        context.close(promise: nil)
+        connection.flush()
+        connection.close()
     }
 
     private func backendFailed(_ slot: BackendSlot, reason: String) {
@@ -687,10 +675,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
     private func closeAfter(_ last: ByteBuffer?) {
         closing = true
         disarm()
-        let context = self.context!
-        context.writeAndFlush(wrapOutboundOut(last ?? self.allocator.buffer(capacity: 0)))
-            .assumeIsolated()
-            .whenComplete { _ in context.close(promise: nil) }
+        if let last { connection.write(last) }
+        connection.closeAfterFlush()
     }
 
     private func elapsed(since start: NIODeadline) -> Int64 {
@@ -716,7 +702,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
 
     private func schedule(at when: NIODeadline) {
         timerDeadline = when
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [self] in timerFired() }
+        timer = connection.loop.scheduleTimer(at: when) { [self] in timerFired() }
     }
 
     private func timerFired() {
@@ -732,7 +718,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, UpstreamOwner {
             break
         case .idle:
             closing = true
-            context.close(promise: nil)
+            connection.close()
         case .head:
             reject(.headTimeout)
         case .response:

@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
-import NIOPosix
 import SwitchyardCore
+import SwitchyardIO
 import Synchronization
 
 /// Binds and unbinds the listening sockets as the snapshot changes. A listener whose socket cannot be
@@ -11,18 +11,23 @@ import Synchronization
 actor ListenerManager {
     private struct Bound {
         let listener: RuntimeListener
-        let channel: any Channel
+        /// One listening socket per event loop (SO_REUSEPORT: the kernel spreads connections).
+        let sockets: [SocketListener]
+
+        func close() async {
+            for socket in sockets {
+                try? await socket.loop.submit { socket.close() }.get()
+            }
+        }
     }
 
-    private let workers: [ObjectIdentifier: ProxyWorker]
-    private let group: any EventLoopGroup
+    private let workers: [ProxyWorker]
     private let logger: Logger
     private var bound: [String: Bound] = [:]
     private let states = Mutex<[String: ListenerBindState]>([:])
 
-    init(workers: [ObjectIdentifier: ProxyWorker], group: any EventLoopGroup, logger: Logger) {
+    init(workers: [ProxyWorker], logger: Logger) {
         self.workers = workers
-        self.group = group
         self.logger = logger
     }
 
@@ -32,12 +37,12 @@ actor ListenerManager {
         var next: [String: ListenerBindState] = [:]
         for (name, existing) in bound {
             guard let listener = config.listeners[name], !listener.needsRebind(from: existing.listener) else {
-                try? await existing.channel.close()
+                await existing.close()
                 bound[name] = nil
                 logger.info("listener unbound", metadata: ["listener": "\(name)"])
                 continue
             }
-            bound[name] = Bound(listener: listener, channel: existing.channel)
+            bound[name] = Bound(listener: listener, sockets: existing.sockets)
             next[name] = ListenerBindState(bound: true)
         }
         for (name, listener) in config.listeners.sorted(by: { $0.key < $1.key }) where bound[name] == nil {
@@ -46,8 +51,8 @@ actor ListenerManager {
                 continue
             }
             do {
-                let channel = try await bind(listener)
-                bound[name] = Bound(listener: listener, channel: channel)
+                let sockets = try await bind(listener)
+                bound[name] = Bound(listener: listener, sockets: sockets)
                 next[name] = ListenerBindState(bound: true)
                 logger.info("listener bound", metadata: ["listener": "\(name)", "address": "\(listener.bind):\(listener.spec.port)"])
             } catch {
@@ -62,44 +67,54 @@ actor ListenerManager {
     }
 
     func closeAll() async {
-        for (_, existing) in bound { try? await existing.channel.close() }
+        for (_, existing) in bound { await existing.close() }
         bound = [:]
         states.withLock { $0 = [:] }
     }
 
-    private func bind(_ listener: RuntimeListener) async throws -> any Channel {
-        let workers = self.workers
-        let name = listener.name
-        let isTCP = listener.spec.protocol == .tcp
-        return try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: isTCP)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let worker = workers[ObjectIdentifier(channel.eventLoop)] else { throw ChannelError.ioOnClosedChannel }
-                    let client = ClientAddress(channel.remoteAddress)
-                    // The firewall: a refused client is closed before a byte is read.
-                    guard let listener = worker.currentConfig().listeners[name], client.map({ listener.admits($0.address) }) ?? false else {
-                        throw ChannelError.ioOnClosedChannel
+    /// Binds `listener` on every event loop, or on none (what was bound is closed again).
+    private func bind(_ listener: RuntimeListener) async throws -> [SocketListener] {
+        let address = try SocketAddress(ipAddress: listener.bind.description, port: listener.spec.port)
+        let reusePort = workers.count > 1
+        var sockets: [SocketListener] = []
+        do {
+            for worker in workers {
+                let name = listener.name
+                let isTCP = listener.spec.protocol == .tcp
+                let socket = try await worker.eventLoop.submit {
+                    let socket = try SocketListener(bindingTo: address, reusePort: reusePort, on: worker.eventLoop) { connection in
+                        Self.accept(connection, listener: name, isTCP: isTCP, worker: worker)
                     }
-                    if isTCP {
-                        try channel.pipeline.syncOperations.addHandler(
-                            TCPProxyHandler(worker: worker, listenerName: name, clientKey: client!.address.bytes))
-                    } else {
-                        try channel.pipeline.syncOperations.addHandler(
-                            HTTPProxyHandler(worker: worker, listenerName: name, clientIP: client!.text, clientKey: client!.address.bytes))
-                    }
-                }
+                    return socket
+                }.get()
+                sockets.append(socket)
             }
-            .bind(host: listener.bind.description, port: listener.spec.port)
-            .get()
+        } catch {
+            await Bound(listener: listener, sockets: sockets).close()
+            throw error
+        }
+        return sockets
+    }
+
+    /// A new client connection: refused by the listener's firewall (closed before a byte is read), or
+    /// given its handler.
+    private static func accept(_ connection: SocketConnection, listener name: String, isTCP: Bool, worker: ProxyWorker) {
+        let client = ClientAddress(connection.remoteAddress)
+        guard let listener = worker.currentConfig().listeners[name], let client, listener.admits(client.address) else {
+            connection.close()
+            return
+        }
+        if isTCP {
+            TCPProxyHandler(connection: connection, worker: worker, listenerName: name, clientKey: client.address.bytes).start()
+        } else {
+            HTTPProxyHandler(connection: connection, worker: worker, listenerName: name, clientIP: client.text, clientKey: client.address.bytes)
+                .start()
+        }
     }
 
     private static func describe(_ error: any Error) -> String {
-        if let error = error as? IOError {
-            switch error.errnoCode {
+        if let error = error as? SocketError {
+            switch error.errno {
             case 98: return "address already in use"
             case 99: return "address not available on this host"
             case 13: return "permission denied (ports below 1024 need privileges)"

@@ -2,19 +2,20 @@ import Foundation
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardIO
 
 /// Everything one event loop needs to proxy without locks on the request path: a cached snapshot
 /// (refreshed when the box's generation moves), a `PoolBalancer` per pool and a `BackendSlot` per
 /// backend with its pooled connections. Confined to `eventLoop`; `@unchecked Sendable` only so that
 /// channel initializers on that loop can reach it.
 final class ProxyWorker: @unchecked Sendable {
-    let eventLoop: any EventLoop
+    let eventLoop: EpollEventLoop
     let shared: ProxyShared
     private var config = RuntimeConfig.empty
     /// By pool name; each holds its pool's backends and their slots.
     private var balancers: [String: PoolBalancer] = [:]
 
-    init(eventLoop: any EventLoop, shared: ProxyShared) {
+    init(eventLoop: EpollEventLoop, shared: ProxyShared) {
         self.eventLoop = eventLoop
         self.shared = shared
     }

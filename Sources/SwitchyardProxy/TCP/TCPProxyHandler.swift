@@ -1,57 +1,52 @@
 import Foundation
 import NIOCore
+import SwitchyardIO
 
 /// One client connection of a TCP listener: picks a backend (trying others when a connect fails, up
 /// to the pool's retries), then moves bytes both ways as they come. Reads pause on the side whose peer
 /// cannot take more (backpressure), and a half-close on one side is passed on to the other.
-final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConnection {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableConnection {
     private let worker: ProxyWorker
     private let listenerName: String
     private let listenerCounters: TrafficCounters
     private let clientKey: [UInt8]
-    private var context: ChannelHandlerContext!
+    private let connection: SocketConnection
     private var upstream: UpstreamConnection?
     private var slot: BackendSlot?
     private var balancer: PoolBalancer?
     /// Bytes the client sent before the backend connection was up.
     private var early: ByteBuffer?
     private var tried: [Int] = []
-    private var readPending = false
     private var clientInputClosed = false
     private var backendDoneSending = false
     private var closed = false
     private var started = NIODeadline.now()
 
-    init(worker: ProxyWorker, listenerName: String, clientKey: [UInt8]) {
+    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientKey: [UInt8]) {
+        self.connection = connection
         self.worker = worker
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
         self.clientKey = clientKey
     }
 
-    var clientIsWritable: Bool { context.channel.isWritable }
+    var clientIsWritable: Bool { connection.isWritable }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
+    /// Takes the connection over; nothing is read from the client until a backend is connected.
+    func start() {
+        connection.delegate = self
+        connection.pauseReads()
         listenerCounters.connectionOpened()
         started = .now()
         let config = worker.currentConfig()
         guard let pool = config.listeners[listenerName]?.spec.defaultPool, let balancer = worker.balancer(for: pool) else {
-            context.close(promise: nil)
+            connection.close()
             return
         }
         self.balancer = balancer
         listenerCounters.requestStarted()
         balancer.counters.requestStarted()
         connect()
-        context.fireChannelActive()
     }
 
     private func connect() {
@@ -63,13 +58,12 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
         }
         guard let index = balancer.pick(clientKey: clientKey, excluding: tried) else {
             finish(failed: true)
-            context.close(promise: nil)
+            connection.close()
             return
         }
         let slot = balancer.slots[index]
-        UpstreamConnector.connect(
-            slot, on: context.eventLoop, timeout: .milliseconds(Int64(balancer.pool.spec.timeouts.connectMs)), halfClosure: true
-        ) { [self] result in
+        UpstreamConnector.connect(slot, on: connection.loop, timeout: .milliseconds(Int64(balancer.pool.spec.timeouts.connectMs))) {
+            [self] result in
             switch result {
             case .success(let upstream):
                 guard !closed else {
@@ -89,7 +83,7 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
                     self.early = nil
                 }
                 if clientInputClosed { upstream.closeOutput() }
-                resumeReads()
+                if upstream.isWritable { connection.resumeReads() }
             case .failure(let error):
                 slot.counters.failed()
                 worker.shared.health.requestFailed(slot.key, reason: "connect failed: \(error)")
@@ -99,14 +93,13 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
                     connect()
                 } else {
                     finish(failed: true)
-                    context.close(promise: nil)
+                    connection.close()
                 }
             }
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+    func connectionRead(_ buffer: ByteBuffer) {
         if let upstream {
             upstream.write(buffer)
         } else if early == nil {
@@ -117,81 +110,57 @@ final class TCPProxyHandler: ChannelDuplexHandler, UpstreamOwner, DrainableConne
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func connectionReadComplete() {
         upstream?.flush()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(.inputClosed) = event as? ChannelEvent {
-            clientInputClosed = true
-            upstream?.closeOutput()
-            if backendDoneSending { context.close(promise: nil) }
-        }
+    func connectionInputClosed() {
+        clientInputClosed = true
+        upstream?.closeOutput()
+        if backendDoneSending { connection.closeAfterFlush() }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func connectionClosed(error: (any Error)?) {
         closed = true
         upstream?.owner = nil
         upstream?.close()
         finish(failed: false)
         listenerCounters.connectionClosed()
-        context.fireChannelInactive()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { upstream?.resumeReads() }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-
-    func read(context: ChannelHandlerContext) {
-        // Nothing is read until the backend is connected, nor while it cannot take more.
-        if upstream?.isWritable ?? false {
-            context.read()
-        } else {
-            readPending = true
-        }
-    }
-
-    private func resumeReads() {
-        if readPending {
-            readPending = false
-            context.read()
-        }
+    func connectionWritabilityChanged(isWritable: Bool) {
+        if isWritable { upstream?.resumeReads() } else { upstream?.pauseReads() }
     }
 
     func upstreamRead(_ buffer: ByteBuffer) {
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        connection.write(buffer)
     }
 
     func upstreamReadComplete() {
-        context.flush()
+        connection.flush()
     }
 
     func upstreamInputClosed() {
         backendDoneSending = true
-        context.flush()
-        context.close(mode: .output, promise: nil)
+        // The backend finished: so does the client's input, once what came before is sent.
+        connection.closeOutput()
         if clientInputClosed {
             upstream?.close()
-            context.close(promise: nil)
+            connection.closeAfterFlush()
         }
     }
 
     func upstreamClosed() {
         upstream = nil
-        context.flush()
-        context.close(promise: nil)
+        connection.closeAfterFlush()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable { resumeReads() }
+        if isWritable { connection.resumeReads() } else { connection.pauseReads() }
     }
 
     func forceClose() {
-        context.close(promise: nil)
+        connection.close()
     }
 
     private var finished = false

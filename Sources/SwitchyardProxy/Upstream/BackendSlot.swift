@@ -9,6 +9,9 @@ final class BackendSlot {
     let key: String
     let host: String
     let port: Int
+    /// The address connections go to: the backend's own when it is one, else its name resolved (once,
+    /// off the loop, by `UpstreamConnector`).
+    var resolvedAddress: SocketAddress?
     let counters: TrafficCounters
     /// Requests in flight (HTTP) or sessions (TCP) from this event loop: what least connections compares.
     var inFlight = 0
@@ -23,6 +26,7 @@ final class BackendSlot {
         self.host = host
         self.port = port
         self.counters = counters
+        self.resolvedAddress = try? SocketAddress(ipAddress: host, port: port)
     }
 
     /// The most recently used idle connection (warmest), if any.

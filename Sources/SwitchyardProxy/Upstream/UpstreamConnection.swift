@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardIO
 
 /// What an upstream connection reports to the client-side handler that has it checked out.
 protocol UpstreamOwner: AnyObject {
@@ -16,120 +17,96 @@ protocol UpstreamOwner: AnyObject {
 /// One connection to a backend. While checked out it hands everything to its owner, which writes
 /// into it directly (same event loop, no futures); while idle in its `BackendSlot` any byte or close
 /// from the backend ends it. Reads pause while the owner's client cannot take more (backpressure).
-final class UpstreamConnection: ChannelDuplexHandler, DrainableConnection {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+final class UpstreamConnection: SocketConnectionDelegate, DrainableConnection {
     let slot: BackendSlot
-    var owner: (any UpstreamOwner)?
+    var owner: (any UpstreamOwner)? {
+        didSet {
+            // A new owner whose client cannot take more starts paused; an idle connection always reads
+            // (a byte or a close from the backend ends it).
+            if owner?.clientIsWritable == false { pauseReads() } else { resumeReads() }
+        }
+    }
     var idleSince = NIODeadline.uptimeNanoseconds(0)
-    private var context: ChannelHandlerContext?
-    private var core = ChannelCoreHandle()
-    private var readPending = false
-    private var closed = false
+    private let connection: SocketConnection
+    private var readsPaused = false
 
-    init(slot: BackendSlot) {
+    init(slot: BackendSlot, connection: SocketConnection) {
         self.slot = slot
+        self.connection = connection
+        connection.delegate = self
+        slot.opened(self)
     }
 
     /// Tracked from events rather than asked of the channel: the request path reads these often.
-    var isUsable: Bool { !closed && context != nil }
-    private(set) var isWritable = true
-    /// Written to since the last flush.
-    private var needsFlush = false
+    var isUsable: Bool { connection.isOpen }
+    var isWritable: Bool { connection.isWritable }
     /// The owner of the last read batch: it flushes its client at the batch's end even if the
     /// exchange finished (and the owner let go) within the batch.
     private var batchOwner: (any UpstreamOwner)?
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        core = ChannelCoreHandle(context)
-        slot.opened(self)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        core.release()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    func connectionRead(_ buffer: ByteBuffer) {
         guard let owner else {
             // Bytes from an idle connection: the backend is out of step; never reuse it.
             close()
             return
         }
         batchOwner = owner
-        owner.upstreamRead(unwrapInboundIn(data))
+        owner.upstreamRead(buffer)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func connectionReadComplete() {
         let owner = batchOwner ?? self.owner
         batchOwner = nil
         owner?.upstreamReadComplete()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func connectionClosed(error: (any Error)?) {
         finish()
-        context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(.inputClosed) = event as? ChannelEvent {
-            if let owner { owner.upstreamInputClosed() } else { close() }
-        }
+    func connectionInputClosed() {
+        if let owner { owner.upstreamInputClosed() } else { close() }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        isWritable = context.channel.isWritable
+    func connectionWritabilityChanged(isWritable: Bool) {
         owner?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
-    func read(context: ChannelHandlerContext) {
-        if let owner, !owner.clientIsWritable {
-            readPending = true
-        } else {
-            core.read()
-        }
+    /// The owner's client cannot take more: stop reading the backend.
+    func pauseReads() {
+        guard !readsPaused else { return }
+        readsPaused = true
+        connection.pauseReads()
     }
 
     /// The client can take bytes again.
     func resumeReads() {
-        guard readPending else { return }
-        readPending = false
-        core.read()
+        guard readsPaused else { return }
+        readsPaused = false
+        connection.resumeReads()
     }
 
     func write(_ buffer: ByteBuffer) {
-        needsFlush = true
-        core.write(buffer)
+        connection.write(buffer)
     }
 
-    /// Flushes what was written since the last flush (nothing to do costs nothing).
+    /// Flushes what was written since the last flush.
     func flush() {
-        guard needsFlush else { return }
-        needsFlush = false
-        core.flush()
+        connection.flush()
     }
 
     /// Half-closes towards the backend (TCP: the client finished sending).
     func closeOutput() {
-        context?.close(mode: .output, promise: nil)
+        connection.closeOutput()
     }
 
     func close() {
-        guard !closed else { return }
-        closed = true
-        context?.close(promise: nil)
+        connection.close()
     }
 
     func forceClose() { close() }
 
     private func finish() {
-        closed = true
         batchOwner = nil
         slot.closed(self)
         let owner = self.owner

@@ -1,26 +1,37 @@
+import Dispatch
 import NIOCore
-import NIOPosix
+import SwitchyardIO
 
 /// Opens connections to backends on the caller's event loop, with the pool's connect timeout.
 enum UpstreamConnector {
-    /// Calls `completion` on `eventLoop` with the connected handler or the error.
+    /// Calls `completion` on `loop` with the connected connection or the error (never from inside this
+    /// call). A backend given by name is resolved off the loop, once per slot; an address needs none.
     static func connect(
-        _ slot: BackendSlot, on eventLoop: any EventLoop, timeout: TimeAmount, halfClosure: Bool = false,
+        _ slot: BackendSlot, on loop: EpollEventLoop, timeout: TimeAmount,
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
-        let boundSlot = NIOLoopBound(slot, eventLoop: eventLoop)
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: halfClosure)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(slot: boundSlot.value))
+        if let address = slot.resolvedAddress {
+            SocketConnector.connect(to: address, on: loop, timeout: timeout) { result in
+                completion(result.map { UpstreamConnection(slot: slot, connection: $0) })
+            }
+            return
+        }
+        let host = slot.host
+        let port = slot.port
+        let deadline = NIODeadline.now() + timeout
+        let callback = NIOLoopBound((slot, completion), eventLoop: loop)
+        DispatchQueue.global().async {
+            let resolved = Result { try SocketAddress.makeAddressResolvingHost(host, port: port) }
+            loop.execute {
+                let (slot, completion) = callback.value
+                switch resolved {
+                case .success(let address):
+                    slot.resolvedAddress = address
+                    connect(slot, on: loop, timeout: max(.zero, deadline - .now()), completion: completion)
+                case .failure(let error):
+                    completion(.failure(error))
                 }
             }
-            .connect(host: slot.host, port: slot.port)
-            .assumeIsolated()
-            .flatMapThrowing { channel in try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) }
-            .whenComplete(completion)
+        }
     }
 }
