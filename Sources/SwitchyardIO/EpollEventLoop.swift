@@ -86,6 +86,13 @@
             if index < handlers.count { handlers[index] = nil }
         }
 
+        /// Takes `fd` out of the epoll set and forgets it, for a descriptor that stays open (shared).
+        func remove(fd: Int32) {
+            var event = epoll_event()
+            epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
+            deregister(fd: fd)
+        }
+
         /// Gives `fd` another handler (its epoll registration stays as it is).
         func replaceHandler(_ handler: any EpollHandler, fd: Int32) {
             handlers[Int(fd)] = handler

@@ -279,6 +279,39 @@
             }
         }
 
+        /// Two loops accept from one socket: every connection is served by one of them, and once both
+        /// listeners are closed (the sharing one first) the port is free.
+        @Test func loopsShareOneListeningSocket() async throws {
+            let first = try EpollEventLoop()
+            let second = try EpollEventLoop()
+            let clients = try EpollEventLoop()
+            defer { for loop in [first, second, clients] { stop(loop) } }
+            let server = try TestServer(on: first, echo: true)
+            let accepted = TestServer.Accepted()
+            let sharing = try second.submit {
+                try SocketListener(sharing: server.listener, on: second) { connection in
+                    let delegate = RecordingDelegate(connection, echo: true)
+                    accepted.list.withLock { $0.append(delegate) }
+                }
+            }.wait()
+            var connected: [RecordingDelegate] = []
+            for index in 0..<20 {
+                let client = try connect(to: server.port, on: clients).get()
+                try send(Array("client \(index)".utf8), on: client)
+                connected.append(client)
+            }
+            for (index, client) in connected.enumerated() {
+                try await eventually("echo \(index)") { client.state.withLock { $0.received } == Array("client \(index)".utf8) }
+            }
+            #expect(server.accepted.withLock { $0.count } + accepted.withLock { $0.count } == 20)
+            try await second.submit { sharing.close() }.get()
+            try await first.submit { server.listener.close() }.get()
+            switch try connect(to: server.port, on: clients) {
+            case .success: Issue.record("connected after both listeners closed")
+            case .failure(let error): #expect((error as? SocketError)?.errno == ECONNREFUSED)
+            }
+        }
+
         @Test func aListenerOnATakenPortThrows() throws {
             let loop = try EpollEventLoop()
             defer { stop(loop) }

@@ -11,11 +11,11 @@ import Synchronization
 actor ListenerManager {
     private struct Bound {
         let listener: RuntimeListener
-        /// One listening socket per event loop (SO_REUSEPORT: the kernel spreads connections).
+        /// One listener per event loop, all on the first one's socket (which it closes: last).
         let sockets: [SocketListener]
 
         func close() async {
-            for socket in sockets {
+            for socket in sockets.reversed() {
                 try? await socket.loop.submit { socket.close() }.get()
             }
         }
@@ -75,17 +75,16 @@ actor ListenerManager {
     /// Binds `listener` on every event loop, or on none (what was bound is closed again).
     private func bind(_ listener: RuntimeListener) async throws -> [SocketListener] {
         let address = try SocketAddress(ipAddress: listener.bind.description, port: listener.spec.port)
-        let reusePort = workers.count > 1
         var sockets: [SocketListener] = []
         do {
             for worker in workers {
                 let name = listener.name
                 let isTCP = listener.spec.protocol == .tcp
+                let primary = sockets.first
                 let socket = try await worker.eventLoop.submit {
-                    let socket = try SocketListener(bindingTo: address, reusePort: reusePort, on: worker.eventLoop) { connection in
-                        Self.accept(connection, listener: name, isTCP: isTCP, worker: worker)
-                    }
-                    return socket
+                    let accept = { (connection: SocketConnection) in Self.accept(connection, listener: name, isTCP: isTCP, worker: worker) }
+                    if let primary { return try SocketListener(sharing: primary, on: worker.eventLoop, accept: accept) }
+                    return try SocketListener(bindingTo: address, on: worker.eventLoop, accept: accept)
                 }.get()
                 sockets.append(socket)
             }
