@@ -35,7 +35,8 @@
         private var timers = TimerQueue()
         private var handlers: [(any EpollHandler)?] = []
         /// The buffer reads land in; a handler that keeps what it was given makes the next `clear()`
-        /// allocate anew (the kept bytes stay with it), otherwise the same memory is reused.
+        /// allocate anew (the kept bytes stay with it), otherwise the same memory is reused. It grows to
+        /// the largest read size a connection asks for (64 KiB at most).
         var readBuffer: ByteBuffer
         let allocator = ByteBufferAllocator()
 

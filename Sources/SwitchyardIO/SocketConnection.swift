@@ -47,6 +47,10 @@
         private var closeOutputWhenFlushed = false
         private var closeWhenFlushed = false
 
+        private var readSize = 2048
+        private static let minimumReadSize = 2048
+        private static let maximumReadSize = 64 * 1024
+
         /// Reads per input edge before letting other sockets have their turn.
         private static let readsPerEvent = 4
         static let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
@@ -219,14 +223,16 @@
             var drained = false
             for _ in 0..<Self.readsPerEvent {
                 guard isOpen, !readsPaused, !inputClosed else { break }
-                loop.readBuffer.clear()
-                let capacity = loop.readBuffer.writableBytes
-                let count = loop.readBuffer.withUnsafeMutableWritableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                // If the last reader kept its bytes, this takes fresh memory of this connection's size.
+                loop.readBuffer.clear(minimumCapacity: readSize)
+                let size = readSize
+                let count = loop.readBuffer.withUnsafeMutableWritableBytes { recv(fd, $0.baseAddress, size, 0) }
                 if count > 0 {
                     loop.readBuffer.moveWriterIndex(forwardBy: count)
+                    adaptReadSize(after: count)
                     delivered = true
                     delegate?.connectionRead(loop.readBuffer)
-                    if count < capacity && !peerFinished {
+                    if count < size && !peerFinished {
                         drained = true
                         break
                     }
@@ -257,6 +263,18 @@
                         if isOpen && !readsPaused { readAvailable() } else { readReady = true }
                     }
                 }
+            }
+        }
+
+        /// Follows the sizes this connection's reads come in (as SwiftNIO's adaptive allocator does):
+        /// doubles after a read that filled it, halves after one that used a quarter. A handler that
+        /// keeps what it read (a slow client's pending output, half a request head) then holds memory
+        /// of about that size, not the loop's whole buffer.
+        private func adaptReadSize(after count: Int) {
+            if count == readSize {
+                readSize = min(readSize * 2, Self.maximumReadSize)
+            } else if count <= readSize / 4 {
+                readSize = max(readSize / 2, Self.minimumReadSize)
             }
         }
 
