@@ -34,6 +34,11 @@
         private var localTasks: [() -> Void] = []
         private var timers = TimerQueue()
         private var handlers: [(any EpollHandler)?] = []
+        /// Per descriptor, the tag of its registration, also carried by its epoll events: an event
+        /// still in the batch for a descriptor closed meanwhile (and perhaps reused by a new socket)
+        /// carries the old tag and is dropped instead of reaching the new socket's handler.
+        private var tags: [UInt32] = []
+        private var nextTag: UInt32 = 1
         /// The buffer reads land in; a handler that keeps what it was given makes the next `clear()`
         /// allocate anew (the kept bytes stay with it), otherwise the same memory is reused. It grows to
         /// the largest read size a connection asks for (64 KiB at most).
@@ -53,7 +58,7 @@
             readBuffer = allocator.buffer(capacity: readBufferSize)
             var event = epoll_event()
             event.events = EPOLLIN.rawValue
-            event.data.fd = wakeFD
+            event.data.u64 = UInt64(UInt32(bitPattern: wakeFD))  // tag 0
             epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
             let started = DispatchSemaphore(value: 0)
             let thread = Thread { [self] in
@@ -70,21 +75,30 @@
         // MARK: Registration (on the loop)
 
         func register(_ handler: any EpollHandler, fd: Int32, events: UInt32) throws {
+            let tag = nextTag
+            nextTag = nextTag == UInt32.max ? 1 : nextTag + 1
             var event = epoll_event()
             event.events = events
-            event.data.fd = fd
+            event.data.u64 = UInt64(UInt32(bitPattern: fd)) | UInt64(tag) << 32
             guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
                 throw SocketError(operation: "epoll_ctl", errno: errno)
             }
             let index = Int(fd)
-            if index >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count)) }
+            if index >= handlers.count {
+                handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count))
+                tags.append(contentsOf: repeatElement(0, count: index + 1 - tags.count))
+            }
             handlers[index] = handler
+            tags[index] = tag
         }
 
         /// Forgets `fd` (closing the descriptor takes it out of the epoll set).
         func deregister(fd: Int32) {
             let index = Int(fd)
-            if index < handlers.count { handlers[index] = nil }
+            if index < handlers.count {
+                handlers[index] = nil
+                tags[index] = 0
+            }
         }
 
         /// Takes `fd` out of the epoll set and forgets it, for a descriptor that stays open (shared).
@@ -119,13 +133,15 @@
                 let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
                 if count < 0 && errno != EINTR { fatalError("epoll_wait failed: errno \(errno)") }
                 for index in 0..<max(0, Int(count)) {
-                    let fd = events[index].data.fd
-                    if fd == wakeFD {
+                    let data = events[index].data.u64
+                    let fd = Int(UInt32(truncatingIfNeeded: data))
+                    let tag = UInt32(truncatingIfNeeded: data >> 32)
+                    if tag == 0 {
                         var value: UInt64 = 0
                         _ = read(wakeFD, &value, 8)
                         continue
                     }
-                    if Int(fd) < handlers.count, let handler = handlers[Int(fd)] {
+                    if fd < handlers.count, tags[fd] == tag, let handler = handlers[fd] {
                         handler.handleEvents(events[index].events)
                     }
                 }
@@ -134,6 +150,7 @@
             }
             for handler in handlers { handler?.loopStopped() }
             handlers.removeAll()
+            tags.removeAll()
             // Tasks may schedule timers (a `scheduleTask` from another thread arrives as one) and
             // dropped timers may queue tasks: go on until neither is left.
             repeat {
