@@ -142,7 +142,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
 
     func upstreamInputClosed() {
         backendDoneSending = true
-        // The backend finished: so does the client's input, once what came before is sent.
+        // The backend finished sending: the client sees its end of input once what came before is sent.
         connection.closeOutput()
         if clientInputClosed {
             upstream?.close()
