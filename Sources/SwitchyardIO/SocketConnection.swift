@@ -308,6 +308,19 @@
             if code != 0 { close(error: SocketError(operation: "socket", errno: code)) }
         }
 
+        // MARK: Descriptors
+
+        /// A non-blocking, close-on-exec TCP socket of `address`'s family (-1 on failure, errno set).
+        static func openStreamSocket(for address: SocketAddress) -> Int32 {
+            socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+
+        /// Small writes go out at once: the proxy already batches what belongs together before it sends.
+        static func disableNagle(_ fd: Int32) {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+
         // MARK: Addresses
 
         /// The peer's address (nil once closed, or if the kernel no longer knows it).

@@ -13,15 +13,13 @@
             _ completion: @escaping (Result<SocketConnection, any Error>) -> Void
         ) {
             loop.preconditionInEventLoop()
-            let fd = socket(
-                Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = SocketConnection.openStreamSocket(for: address)
             guard fd >= 0 else {
                 let error = SocketError(operation: "socket", errno: errno)
                 loop.executeLater { completion(.failure(error)) }
                 return
             }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            SocketConnection.disableNagle(fd)
             let result = address.withSockAddr { Glibc.connect(fd, $0, socklen_t($1)) }
             guard result == 0 || errno == EINPROGRESS else {
                 let error = SocketError(operation: "connect", errno: errno)
@@ -66,7 +64,7 @@
             }
             guard events & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 else { return }
             self.completion = nil
-            timer?.task = nil
+            timer?.cancel()
             // The descriptor stays in the epoll set with the same events; only its handler changes.
             let connection = SocketConnection(fd: fd, loop: loop)
             loop.replaceHandler(connection, fd: fd)
@@ -79,7 +77,7 @@
         func fail(_ error: any Error) {
             guard let completion else { return }
             self.completion = nil
-            timer?.task = nil
+            timer?.cancel()
             loop.deregister(fd: fd)
             Glibc.close(fd)
             loop.executeLater { completion(.failure(error)) }

@@ -24,8 +24,7 @@
             accept: @escaping (SocketConnection) -> Void
         ) throws {
             loop.preconditionInEventLoop()
-            let fd = socket(
-                Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = SocketConnection.openStreamSocket(for: address)
             guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -85,8 +84,7 @@
                 guard isOpen else { return }
                 let client = c_switchyard_accept_nonblocking(fd)
                 guard client >= 0 else { return }
-                var one: Int32 = 1
-                setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                SocketConnection.disableNagle(client)
                 let connection = SocketConnection(fd: client, loop: loop)
                 do {
                     try loop.register(connection, fd: client, events: SocketConnection.events)

@@ -108,8 +108,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         self.clientKey = clientKey
     }
 
-    /// Tracked from writability events (asking the channel costs more on the request path).
-    private(set) var clientIsWritable = true
+    /// Whether the client can take more bytes (the connection tracks its pending output).
+    var clientIsWritable: Bool { connection.isWritable }
     /// Written to the client since the last flush.
     private var clientNeedsFlush = false
     /// Between a client read and the end of its batch (`channelReadComplete` flushes both sides).
@@ -184,7 +184,6 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     }
 
     func connectionWritabilityChanged(isWritable: Bool) {
-        clientIsWritable = isWritable
         if isWritable { exchange?.upstream?.resumeReads() } else { exchange?.upstream?.pauseReads() }
     }
 

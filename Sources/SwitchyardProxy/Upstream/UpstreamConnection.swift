@@ -37,7 +37,7 @@ final class UpstreamConnection: SocketConnectionDelegate, DrainableConnection {
         slot.opened(self)
     }
 
-    /// Tracked from events rather than asked of the channel: the request path reads these often.
+    /// The connection's own state, read on the request path.
     var isUsable: Bool { connection.isOpen }
     var isWritable: Bool { connection.isWritable }
     /// The owner of the last read batch: it flushes its client at the batch's end even if the
