@@ -62,7 +62,7 @@ struct ChangeStatement {
         case (.backend, nil):
             rowChange("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
         case (.listener, .listener(let spec)?):
-            let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny))
+            let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies))
             if change.before == nil {
                 rowChange(
                     """

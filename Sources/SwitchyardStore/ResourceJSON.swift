@@ -45,4 +45,6 @@ struct ListenerSettings: Codable, Sendable {
     var tls: TLSSpec?
     var allow: [String]
     var deny: [String]
+    /// Absent in rows written before the field existed: none.
+    var trustedProxies: [String]?
 }

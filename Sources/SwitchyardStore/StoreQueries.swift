@@ -177,7 +177,7 @@ enum StoreQueries {
             guard let listenerProtocol = ListenerProtocol(rawValue: proto) else { throw StoreError.corruptRow("listener \(name): \(proto)") }
             let spec = ListenerSpec(
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,
-                allow: settings.allow, deny: settings.deny)
+                allow: settings.allow, deny: settings.deny, trustedProxies: settings.trustedProxies ?? [])
             records.append(ListenerRecord(name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
         }
         guard !records.isEmpty else { return records }

@@ -26,7 +26,12 @@ import Testing
 
     @Test(
         "malformed chunk framing is refused",
-        arguments: ["zz\r\n", "5\r\nhelloXX", "\r\n", "5\nhello\r\n", "FFFFFFFFFFFFFFFFFF\r\n", "0\r\nbad\ntrailer"])
+        arguments: ["zz\r\n", "5\r\nhelloXX", "\r\n", "5\nhello\r\n", "FFFFFFFFFFFFFFFFFF\r\n", "0\r\nbad\ntrailer",
+            // A bare LF where the trailer section starts, then a second request.
+            "0\r\n\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n", "0\r\n\n\r\n",
+            // Control bytes in a chunk extension or a trailer field; a trailer line that starts with a space.
+            "5;a=\u{1}\r\nhello\r\n", "0\r\nX: a\u{0}b\r\n\r\n", "0\r\nX: a\u{7F}\r\n\r\n", "0\r\n folded\r\n\r\n",
+        ])
     func malformed(body: String) {
         #expect(throws: ChunkedBodyScanner.Malformed.self) { _ = try scan([body]) }
     }

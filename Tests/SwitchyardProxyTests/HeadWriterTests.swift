@@ -20,27 +20,70 @@ import Testing
 
     @Test func requestHeadDropsHopByHopAndSetsForwardedFields() throws {
         let (head, received) = try requestHead(
-            "GET /x HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\nX-Forwarded-For: 10.0.0.1\r\nAccept: */*\r\n\r\n")
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\nX-Forwarded-For: 10.0.0.1\r\nAccept: */*\r\n"
+                + "Forwarded: for=10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: a.test\r\n\r\n")
         var out = ByteBuffer()
-        HeadWriter.request(head, from: received, clientIP: "192.0.2.7", scheme: "http", into: &out)
+        // An untrusted client: its forwarding fields are replaced.
+        HeadWriter.request(head, from: received, clientIP: "192.0.2.7", scheme: "http", trusted: false, into: &out)
+        #expect(
+            String(buffer: out)
+                == "GET /x HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+                + "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example.com\r\nForwarded: for=192.0.2.7;proto=http;host=\"example.com\"\r\n\r\n")
+        // A trusted proxy: kept and appended to.
+        HeadWriter.request(head, from: received, clientIP: "192.0.2.7", scheme: "http", trusted: true, into: &out)
         #expect(
             String(buffer: out)
                 == "GET /x HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
-                + "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example.com\r\n\r\n")
+                + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: a.test\r\n"
+                + "Forwarded: for=10.0.0.1, for=192.0.2.7;proto=http;host=\"example.com\"\r\n\r\n")
+    }
+
+    @Test("an absolute-form target goes out in origin form; an HTTP/1.0 one without Host gets the authority as Host")
+    func absoluteFormGoesOutInOriginForm() throws {
+        var out = ByteBuffer()
+        let (head, received) = try requestHead("GET http://A.test:8080/p/q?x=1 HTTP/1.1\r\nHost: a.test:8080\r\n\r\n")
+        HeadWriter.request(head, from: received, clientIP: "::1", scheme: "http", trusted: false, into: &out)
+        #expect(String(buffer: out).hasPrefix("GET /p/q?x=1 HTTP/1.1\r\nHost: a.test:8080\r\nX-Forwarded-For: ::1\r\n"))
+        #expect(String(buffer: out).hasSuffix("Forwarded: for=\"[::1]\";proto=http;host=\"a.test:8080\"\r\n\r\n"))
+        let (bare, bareReceived) = try requestHead("GET http://a.test?x HTTP/1.0\r\n\r\n")
+        HeadWriter.request(bare, from: bareReceived, clientIP: "192.0.2.7", scheme: "http", trusted: false, into: &out)
+        #expect(String(buffer: out).hasPrefix("GET /?x HTTP/1.0\r\nHost: a.test\r\nX-Forwarded-For: 192.0.2.7\r\n"))
+    }
+
+    @Test("repeated or listed identical Content-Lengths go out as exactly one line")
+    func contentLengthIsForwardedOnce() throws {
+        var out = ByteBuffer()
+        for text in [
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12,12\r\nX-A: 1\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\nX-A: 1\r\ncontent-length: 12\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12,\r\nX-A: 1\r\n\r\n",
+        ] {
+            let (head, received) = try requestHead(text)
+            #expect(head.framing == .contentLength(12))
+            HeadWriter.request(head, from: received, clientIP: "192.0.2.7", scheme: "http", trusted: false, into: &out)
+            #expect(String(buffer: out).hasPrefix("POST / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 12\r\nX-Forwarded-For: "))
+        }
+        let (single, singleReceived) = try requestHead("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n")
+        #expect(single.rewrittenContentLength == nil)
+        HeadWriter.request(single, from: singleReceived, clientIP: "192.0.2.7", scheme: "http", trusted: false, into: &out)
+        #expect(String(buffer: out).hasPrefix("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nX-Forwarded-For: "))
     }
 
     @Test func requestHeadReusesAnUnsharedBufferAndCopiesASharedOne() throws {
         let (long, longReceived) = try requestHead("GET /a-rather-long-path/with/segments HTTP/1.1\r\nHost: h\r\n\r\n")
         let (short, shortReceived) = try requestHead("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         var out = ByteBuffer()
-        HeadWriter.request(long, from: longReceived, clientIP: "::1", scheme: "http", into: &out)
+        HeadWriter.request(long, from: longReceived, clientIP: "::1", scheme: "http", trusted: false, into: &out)
         let storage = out.withUnsafeReadableBytes { $0.baseAddress }
-        HeadWriter.request(short, from: shortReceived, clientIP: "::1", scheme: "http", into: &out)
+        HeadWriter.request(short, from: shortReceived, clientIP: "::1", scheme: "http", trusted: false, into: &out)
         #expect(out.withUnsafeReadableBytes { $0.baseAddress } == storage)
-        #expect(String(buffer: out) == "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: ::1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n")
+        #expect(
+            String(buffer: out)
+                == "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: ::1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n"
+                + "Forwarded: for=\"[::1]\";proto=http;host=\"h\"\r\n\r\n")
         // Still held elsewhere (a write not yet on the wire): that copy must not change.
         let inFlight = out
-        HeadWriter.request(long, from: longReceived, clientIP: "::1", scheme: "http", into: &out)
+        HeadWriter.request(long, from: longReceived, clientIP: "::1", scheme: "http", trusted: false, into: &out)
         #expect(String(buffer: inFlight).hasPrefix("GET / HTTP/1.1\r\n"))
         #expect(String(buffer: out).hasPrefix("GET /a-rather-long-path/with/segments HTTP/1.1\r\n"))
     }

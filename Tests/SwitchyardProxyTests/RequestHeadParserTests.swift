@@ -58,8 +58,17 @@ import Testing
     }
 
     @Test func absoluteFormTarget() throws {
-        let source = "GET http://example.com/x/y?z HTTP/1.1\r\nHost: example.com\r\n\r\n"
-        #expect(text(try head(source).path, in: source) == "/x/y")
+        let source = "GET http://example.com/x/y?z HTTP/1.1\r\nHost: Example.COM\r\n\r\n"
+        let parsed = try head(source)
+        #expect(text(parsed.path, in: source) == "/x/y")
+        #expect(text(parsed.absolutePrefix!, in: source) == "http://example.com")
+        let noPath = "GET https://example.com?q/r HTTP/1.1\r\nHost: example.com\r\n\r\n"
+        #expect(try head(noPath).path.isEmpty)
+        // HTTP/1.0 without Host: the authority is the host, and a Host line is added when forwarding.
+        let old = "GET http://a.test:81/ HTTP/1.0\r\n\r\n"
+        let oldHead = try head(old)
+        #expect(text(oldHead.host!, in: old) == "a.test:81" && oldHead.hostFromTarget)
+        #expect(try head("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").absolutePrefix == nil)
     }
 
     @Test func incompleteUntilTheEmptyLine() {
@@ -73,6 +82,19 @@ import Testing
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3,x\r\n\r\n", 400),
+            // Connection naming a framing or routing field (stripping it would unframe the body).
+            ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: Content-Length\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close, transfer-encoding\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: x\r\nConnection: HOST\r\n\r\n", 400),
+            // Absolute-form targets: the authority must be the Host; http(s) only; no userinfo.
+            ("GET http://other.example/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET http://a.test:81/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET http://user@a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET ftp://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET http:/a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET http:///x HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            ("GET a.test HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),

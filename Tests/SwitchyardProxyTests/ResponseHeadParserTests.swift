@@ -42,6 +42,14 @@ import Testing
         #expect(closing.keepAliveLine == nil && closing.droppedLines == [17..<36] && !closing.reusable)
     }
 
+    @Test("Content-Length beside Transfer-Encoding is dropped: the chunks frame the body")
+    func contentLengthWithTransferEncodingIsDropped() throws {
+        let text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\ncontent-length: 5\r\n\r\n"
+        let response = try complete(text)
+        #expect(response.framing == .chunked)
+        #expect(response.droppedLines == [17..<36, 64..<83])
+    }
+
     @Test func headArrivingInPiecesIsParsedWhenComplete() throws {
         let text = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nok"
         for cut in 0..<(text.utf8.count - 2) {

@@ -88,6 +88,7 @@ protocol ListenerFields {
     var routes: [Schemas.Route]? { get }
     var allow: [String]? { get }
     var deny: [String]? { get }
+    var trustedProxies: [String]? { get }
     /// The TLS settings; the two shapes differ only in whether the key is required.
     var tlsSpec: TLSSpec? { get }
 }
@@ -111,7 +112,8 @@ extension ListenerSpec {
             routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
             tls: input.tlsSpec,
             allow: input.allow ?? [],
-            deny: input.deny ?? [])
+            deny: input.deny ?? [],
+            trustedProxies: input.trustedProxies ?? [])
     }
 
     /// Keeps the stored private key when a request repeats the certificate without the key
@@ -198,6 +200,7 @@ extension Schemas.Listener {
             tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) },
             allow: spec.allow,
             deny: spec.deny,
+            trustedProxies: spec.trustedProxies,
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
@@ -233,7 +236,8 @@ extension Schemas.Config {
                 name: name, bind: spec.bind, port: spec.port, _protocol: .init(rawValue: spec.protocol.rawValue)!,
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-                tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny)
+                tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
+                trustedProxies: spec.trustedProxies)
         }
         self.init(generation: generation, pools: pools, listeners: listeners)
     }

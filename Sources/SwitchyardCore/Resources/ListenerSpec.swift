@@ -8,10 +8,12 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
     public var tls: TLSSpec?
     public var allow: [String]
     public var deny: [String]
+    /// Proxies in front of this listener: their forwarding fields are kept and appended to.
+    public var trustedProxies: [String]
 
     public init(
         bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
-        routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = []
+        routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = []
     ) {
         self.bind = bind
         self.port = port
@@ -21,6 +23,21 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         self.tls = tls
         self.allow = allow
         self.deny = deny
+        self.trustedProxies = trustedProxies
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        bind = try container.decode(String.self, forKey: .bind)
+        port = try container.decode(Int.self, forKey: .port)
+        self.protocol = try container.decode(ListenerProtocol.self, forKey: .protocol)
+        defaultPool = try container.decodeIfPresent(String.self, forKey: .defaultPool)
+        routes = try container.decode([RouteSpec].self, forKey: .routes)
+        tls = try container.decodeIfPresent(TLSSpec.self, forKey: .tls)
+        allow = try container.decode([String].self, forKey: .allow)
+        deny = try container.decode([String].self, forKey: .deny)
+        // Audit rows written before the field existed lack it.
+        trustedProxies = try container.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
     }
 
     /// Every pool this listener sends traffic to.
@@ -50,6 +67,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         if routes.count > 1000 { errors.add("routes", "at most 1000 routes") }
         if allow.count > 10_000 { errors.add("allow", "at most 10000 networks") }
         if deny.count > 10_000 { errors.add("deny", "at most 10000 networks") }
+        if trustedProxies.count > 10_000 { errors.add("trusted_proxies", "at most 10000 networks") }
         for (index, route) in routes.enumerated() {
             route.check(into: &errors, field: "routes[\(index)]")
         }
@@ -59,7 +77,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         case (_, .some): errors.add("tls", "only an https listener takes tls")
         case (_, nil): break
         }
-        for (field, networks) in [("allow", allow), ("deny", deny)] {
+        for (field, networks) in [("allow", allow), ("deny", deny), ("trusted_proxies", trustedProxies)] {
             for (index, network) in networks.enumerated() where IPNetwork(network) == nil {
                 errors.add("\(field)[\(index)]", "must be a CIDR network such as 192.0.2.0/24 or 2001:db8::/32")
             }

@@ -6,18 +6,23 @@ public struct RuntimeListener: Equatable, Sendable {
     public let routes: [RuntimeRoute]
     public let allow: [IPNetwork]
     public let deny: [IPNetwork]
+    public let trustedProxies: [IPNetwork]
 
     init?(name: String, spec: ListenerSpec) {
         guard let bind = IPAddress(spec.bind) else { return nil }
         let allow = spec.allow.compactMap(IPNetwork.init)
         let deny = spec.deny.compactMap(IPNetwork.init)
-        guard allow.count == spec.allow.count, deny.count == spec.deny.count else { return nil }
+        let trustedProxies = spec.trustedProxies.compactMap(IPNetwork.init)
+        guard allow.count == spec.allow.count, deny.count == spec.deny.count, trustedProxies.count == spec.trustedProxies.count else {
+            return nil
+        }
         self.name = name
         self.spec = spec
         self.bind = bind
         self.routes = spec.routes.map(RuntimeRoute.init)
         self.allow = allow
         self.deny = deny
+        self.trustedProxies = trustedProxies
     }
 
     /// Whether a client may connect: deny wins; a non-empty allow list admits only its networks.
@@ -26,10 +31,18 @@ public struct RuntimeListener: Equatable, Sendable {
         return allow.isEmpty || allow.contains { $0.contains(client) }
     }
 
+    /// Whether a client's forwarding fields are kept (it is a proxy in front of this listener).
+    public func trusts(_ client: IPAddress) -> Bool {
+        !trustedProxies.isEmpty && trustedProxies.contains { $0.contains(client) }
+    }
+
     /// The pool a request goes to: the first route whose host and path prefix match, else the default.
+    /// Paths are compared normalised (`RequestPath.normalized`) and prefixes at segment boundaries, so
+    /// "/api" takes "/api" and "/api/x" but not "/apix", and "/pub/../admin" is "/admin".
     public func pool(host: String?, path: String) -> String? {
         let normalizedHost = host.map(RuntimeRoute.normalize)
-        for route in routes where route.matches(host: normalizedHost, path: path) { return route.pool }
+        let normalizedPath = RequestPath.normalized(path)
+        for route in routes where route.matches(host: normalizedHost, path: normalizedPath) { return route.pool }
         return spec.defaultPool
     }
 
@@ -54,7 +67,7 @@ public struct RuntimeRoute: Equatable, Sendable {
             host = spec.host?.lowercased()
             isWildcard = false
         }
-        pathPrefix = spec.pathPrefix
+        pathPrefix = spec.pathPrefix.map(RequestPath.normalized)
         pool = spec.pool
     }
 
@@ -67,7 +80,7 @@ public struct RuntimeRoute: Equatable, Sendable {
                 return false
             }
         }
-        if let pathPrefix, !path.hasPrefix(pathPrefix) { return false }
+        if let pathPrefix, !RequestPath.hasPrefix(path, segmentsOf: pathPrefix) { return false }
         return true
     }
 

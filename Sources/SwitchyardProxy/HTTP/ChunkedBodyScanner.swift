@@ -1,6 +1,7 @@
 /// Follows a chunked body as its bytes pass through, to find where the message ends; the bytes are
-/// forwarded as they are. Refuses bad chunk sizes (not hex, too large, missing CRLF) so that a
-/// malformed body cannot smuggle a second request.
+/// forwarded as they are. Refuses bad chunk sizes (not hex, too large, missing CRLF), and any bare LF
+/// or control byte in chunk lines and trailers, so that a malformed body cannot smuggle a second
+/// request past a backend that reads it more leniently.
 public struct ChunkedBodyScanner: Sendable {
     public struct Malformed: Error, Equatable, Sendable {
         public let reason: String
@@ -52,7 +53,7 @@ public struct ChunkedBodyScanner: Sendable {
                 lineBytes += 1
                 if byte == HeadBytes.cr {
                     state = .sizeLF
-                } else if byte == HeadBytes.lf || lineBytes > Self.maxLineBytes || byte == 0 {
+                } else if !HeadBytes.isValueByte(byte) || lineBytes > Self.maxLineBytes {
                     throw Malformed(reason: "invalid chunk extension")
                 }
             case .sizeLF:
@@ -77,13 +78,21 @@ public struct ChunkedBodyScanner: Sendable {
                 guard byte == HeadBytes.lf else { throw Malformed(reason: "chunk data must end with CRLF") }
                 state = .size
             case .trailerStart:
-                state = byte == HeadBytes.cr ? .finalLF : .trailerLine
+                // Only CR (the empty line) or a field-name byte may start a line here: a bare LF would
+                // end the body for a lenient reader, and what follows would be its next request.
+                if byte == HeadBytes.cr {
+                    state = .finalLF
+                } else if HeadBytes.isTokenByte[Int(byte)] {
+                    state = .trailerLine
+                } else {
+                    throw Malformed(reason: "invalid trailer field")
+                }
                 lineBytes += 1
             case .trailerLine:
                 lineBytes += 1
                 if byte == HeadBytes.cr {
                     state = .trailerLF
-                } else if byte == HeadBytes.lf || byte == 0 || lineBytes > Self.maxLineBytes {
+                } else if !HeadBytes.isValueByte(byte) || lineBytes > Self.maxLineBytes {
                     throw Malformed(reason: "invalid trailer field")
                 }
             case .trailerLF:

@@ -91,6 +91,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     private var routingGeneration: Int64 = -1
     private var listener: RuntimeListener?
     private var defaultBalancer: PoolBalancer?
+    /// Whether the listener (as of `routingGeneration`) trusts this client's forwarding fields.
+    private var clientIsTrusted = false
     /// Reads wait: for the current response (pipelining) or for a backend connection.
     private var readsHeld = false
     private var closing = false
@@ -233,6 +235,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
             routingGeneration = generation
             listener = worker.currentConfig().listeners[listenerName]
             defaultBalancer = nil
+            clientIsTrusted = listener.map { listener in IPAddress(bytes: clientKey).map(listener.trusts) ?? false } ?? false
         }
         guard let listener else { return .none }
         if listener.routes.isEmpty {
@@ -279,7 +282,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
             current = Exchange(head: head, forwardHead: allocator.buffer(capacity: 0), balancer: balancer, started: started)
         }
         // The previous request's head buffer, already sent: rewritten in place, no allocation.
-        HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", into: &current.forwardHead)
+        HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", trusted: clientIsTrusted, into: &current.forwardHead)
         exchange = current
         if rest.readableBytes > 0 {
             if current.requestBody.isComplete {

@@ -14,38 +14,94 @@ enum HeadWriter {
 
     /// The request head as the backend gets it, written into `out` (cleared first: a buffer that nothing
     /// else holds any more is reused without an allocation). `head` holds offsets into `received`.
+    /// The forwarding fields (X-Forwarded-For/-Proto/-Host, Forwarded) describe this hop; those the
+    /// client sent are kept, and appended to, only when it is a `trusted` proxy, and replaced otherwise.
     static func request(
-        _ head: RequestHead, from received: ByteBuffer, clientIP: String, scheme: StaticString, into out: inout ByteBuffer
+        _ head: RequestHead, from received: ByteBuffer, clientIP: String, scheme: StaticString, trusted: Bool,
+        into out: inout ByteBuffer
     ) {
         var clientIP = clientIP
         clientIP.withUTF8 { ip in
-            let capacity =
-                head.fieldsEnd - head.start + 96 + ip.count + (head.host?.count ?? 0)
-                + head.forwardedFor.reduce(0) { $0 + $1.count + 2 }
+            let hostBytes = head.host?.count ?? 0
+            var capacity = head.fieldsEnd - head.start + 200 + 2 * ip.count + 3 * hostBytes
+            if trusted {
+                capacity += head.forwardedFor.reduce(0) { $0 + $1.count + 2 } + head.forwarded.reduce(0) { $0 + $1.count + 2 }
+                capacity += (head.forwardedProto?.count ?? 0) + (head.forwardedHost?.count ?? 0)
+            }
             out.clear(minimumCapacity: capacity)
             _ = received.withUnsafeReadableBytes { bytes in
                 // One pass of copies into the buffer's memory: ByteBuffer's write calls each check
                 // capacity and uniqueness, which showed in profiles for a ~150-byte head.
                 out.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { target in
                     var writer = RawWriter(target)
-                    writer.append(bytes, from: head.start, to: head.fieldsEnd, skipping: head.droppedLines)
+                    if let prefix = head.absolutePrefix {
+                        // Origin form: the request line without "scheme://authority".
+                        writer.append(bytes, head.start..<prefix.lowerBound)
+                        if head.path.isEmpty { writer.append("/") }
+                        writer.append(bytes, from: prefix.upperBound, to: head.fieldsEnd, skipping: head.droppedLines)
+                    } else {
+                        writer.append(bytes, from: head.start, to: head.fieldsEnd, skipping: head.droppedLines)
+                    }
+                    if head.hostFromTarget, let host = head.host {
+                        writer.append("Host: ")
+                        writer.append(bytes, host)
+                        writer.append("\r\n")
+                    }
+                    if let length = head.rewrittenContentLength {
+                        writer.append("Content-Length: ")
+                        writer.appendDecimal(length)
+                        writer.append("\r\n")
+                    }
                     writer.append("X-Forwarded-For: ")
-                    for range in head.forwardedFor {
-                        writer.append(bytes, range)
-                        writer.append(", ")
+                    if trusted {
+                        for range in head.forwardedFor {
+                            writer.append(bytes, range)
+                            writer.append(", ")
+                        }
                     }
                     writer.append(UnsafeRawBufferPointer(ip))
                     writer.append("\r\nX-Forwarded-Proto: ")
-                    writer.append(scheme)
-                    if let host = head.host {
+                    if trusted, let proto = head.forwardedProto {
+                        writer.append(bytes, proto)
+                    } else {
+                        writer.append(scheme)
+                    }
+                    if trusted, let forwardedHost = head.forwardedHost {
+                        writer.append("\r\nX-Forwarded-Host: ")
+                        writer.append(bytes, forwardedHost)
+                    } else if let host = head.host {
                         writer.append("\r\nX-Forwarded-Host: ")
                         writer.append(bytes, host)
+                    }
+                    writer.append("\r\nForwarded: ")
+                    if trusted {
+                        for range in head.forwarded {
+                            writer.append(bytes, range)
+                            writer.append(", ")
+                        }
+                    }
+                    // RFC 7239 §6: an IPv6 node is quoted and bracketed.
+                    let isIPv6 = ip.contains(HeadBytes.colon)
+                    writer.append(isIPv6 ? "for=\"[" : "for=")
+                    writer.append(UnsafeRawBufferPointer(ip))
+                    writer.append(isIPv6 ? "]\";proto=" : ";proto=")
+                    writer.append(scheme)
+                    if let host = head.host, isQuotable(bytes, host) {
+                        writer.append(";host=\"")
+                        writer.append(bytes, host)
+                        writer.append("\"")
                     }
                     writer.append("\r\n\r\n")
                     return writer.count
                 }
             }
         }
+    }
+
+    /// Whether `bytes[range]` can go inside a quoted-string as it is (no quote or backslash to escape).
+    private static func isQuotable(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        for index in range where bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "\\") { return false }
+        return true
     }
 
     /// The response head as the client gets it, or nil when it can go as received: nothing to drop,
@@ -109,6 +165,21 @@ private struct RawWriter {
             position = max(position, range.upperBound)
         }
         if end > position { append(bytes, position..<end) }
+    }
+
+    /// A non-negative integer in decimal.
+    mutating func appendDecimal(_ value: Int) {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int
+        withUnsafeMutableBytes(of: &scratch) { digits in
+            var remaining = max(value, 0)
+            var position = digits.count
+            repeat {
+                position -= 1
+                digits[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            append(UnsafeRawBufferPointer(rebasing: digits[position...]))
+        }
     }
 
     @inline(__always)

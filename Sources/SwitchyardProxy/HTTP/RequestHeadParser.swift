@@ -1,7 +1,9 @@
-/// Parses and checks a request head in place. It enforces the hardening rules of DESIGN.md: request
-/// line and head size, field count, obs-fold, control bytes, bare LF, Content-Length with
-/// Transfer-Encoding, differing Content-Lengths, a Transfer-Encoding that does not end in chunked, and a
-/// missing or repeated Host.
+/// Parses and checks a request head in place, so that what is forwarded is exactly what the proxy
+/// understood (docs/proxy.md, "Hardening"): request line and head size, field count, obs-fold,
+/// control bytes, bare LF, Content-Length with Transfer-Encoding, differing Content-Lengths (identical
+/// repeats are forwarded as one line), a Transfer-Encoding that does not end in chunked, a missing or
+/// repeated Host, an absolute-form target whose authority is not the Host (forwarded in origin form),
+/// and a `Connection` field naming a framing or routing field.
 public enum RequestHeadParser {
     public enum Outcome: Equatable, Sendable {
         /// More bytes are needed (and the ones so far keep the limits).
@@ -72,6 +74,9 @@ public enum RequestHeadParser {
         var fields = 0
         var hosts = 0
         var contentLength: Int?
+        var contentLengthLines = 0
+        var contentLengthIsList = false
+        var contentLengthDropped: [Range<Int>] = []
         var sawTransferEncoding = false
         var chunkedLast = false
         var close = false
@@ -109,7 +114,9 @@ public enum RequestHeadParser {
             case (14, UInt8(ascii: "c")) where HeadBytes.equalsIgnoringCase(bytes, name, "content-length"):
                 var parsed: Int?
                 var bad = false
+                var elements = 0
                 HeadBytes.forEachListElement(bytes, value) { element in
+                    elements += 1
                     guard let number = HeadBytes.decimal(bytes, element), parsed == nil || parsed == number else {
                         bad = true
                         return
@@ -119,6 +126,11 @@ public enum RequestHeadParser {
                 guard !bad, let parsed else { throw .badRequest("invalid Content-Length") }
                 if let contentLength, contentLength != parsed { throw .badRequest("differing Content-Length fields") }
                 contentLength = parsed
+                contentLengthLines += 1
+                if elements > 1 || HeadBytes.firstIndex(of: HeadBytes.comma, in: bytes, from: value.lowerBound, to: value.upperBound) != nil {
+                    contentLengthIsList = true
+                }
+                contentLengthDropped.append(wholeLine)
             case (17, UInt8(ascii: "t")) where HeadBytes.equalsIgnoringCase(bytes, name, "transfer-encoding"):
                 sawTransferEncoding = true
                 HeadBytes.forEachListElement(bytes, value) { element in
@@ -126,18 +138,34 @@ public enum RequestHeadParser {
                 }
             case (10, UInt8(ascii: "c")) where HeadBytes.equalsIgnoringCase(bytes, name, "connection"):
                 head.droppedLines.append(wholeLine)
+                var namesOwnField = false
                 HeadBytes.forEachListElement(bytes, value) { token in
                     if HeadBytes.equalsIgnoringCase(bytes, token, "close") {
                         close = true
                     } else if HeadBytes.equalsIgnoringCase(bytes, token, "keep-alive") {
                         keepAlive = true
+                    } else if isFramingOrRoutingField(token, bytes) {
+                        namesOwnField = true
                     } else {
                         connectionOptions.append(token)
                     }
                 }
+                // Dropping such a field as hop-by-hop after framing or routing was decided from it
+                // would forward a body without its framing (request smuggling) or a request for
+                // another host.
+                if namesOwnField { throw .badRequest("Connection must not name Content-Length, Transfer-Encoding or Host") }
             case (15, UInt8(ascii: "x")) where HeadBytes.equalsIgnoringCase(bytes, name, "x-forwarded-for"):
                 head.droppedLines.append(wholeLine)
                 if !value.isEmpty { head.forwardedFor.append(value) }
+            case (9, UInt8(ascii: "f")) where HeadBytes.equalsIgnoringCase(bytes, name, "forwarded"):
+                head.droppedLines.append(wholeLine)
+                if !value.isEmpty { head.forwarded.append(value) }
+            case (17, UInt8(ascii: "x")) where HeadBytes.equalsIgnoringCase(bytes, name, "x-forwarded-proto"):
+                head.droppedLines.append(wholeLine)
+                if !value.isEmpty { head.forwardedProto = value }
+            case (16, UInt8(ascii: "x")) where HeadBytes.equalsIgnoringCase(bytes, name, "x-forwarded-host"):
+                head.droppedLines.append(wholeLine)
+                if !value.isEmpty { head.forwardedHost = value }
             default:
                 if isHopByHopOrOwned(name, bytes) { head.droppedLines.append(wholeLine) }
             }
@@ -146,6 +174,14 @@ public enum RequestHeadParser {
 
         if isHTTP11 && hosts == 0 { throw .badRequest("missing Host header") }
         if hosts > 1 { throw .badRequest("more than one Host header") }
+        if bytes[target.lowerBound] != UInt8(ascii: "/") && !(target.count == 1 && bytes[target.lowerBound] == UInt8(ascii: "*")) {
+            try checkAbsoluteForm(&head, in: bytes)
+        }
+        if contentLengthLines > 1 || contentLengthIsList {
+            head.rewrittenContentLength = contentLength
+            head.droppedLines.append(contentsOf: contentLengthDropped)
+            head.droppedLines.sort { $0.lowerBound < $1.lowerBound }
+        }
         if sawTransferEncoding {
             if contentLength != nil { throw .badRequest("both Content-Length and Transfer-Encoding") }
             if !isHTTP11 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
@@ -159,16 +195,56 @@ public enum RequestHeadParser {
         return head
     }
 
-    /// Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade (hop-by-hop) and the X-Forwarded-Proto/Host the proxy sets.
+    /// Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade: hop-by-hop fields.
     private static func isHopByHopOrOwned(_ name: Range<Int>, _ bytes: UnsafeRawBufferPointer) -> Bool {
         switch name.count {
         case 2: HeadBytes.equalsIgnoringCase(bytes, name, "te")
         case 7: HeadBytes.equalsIgnoringCase(bytes, name, "trailer") || HeadBytes.equalsIgnoringCase(bytes, name, "upgrade")
         case 10: HeadBytes.equalsIgnoringCase(bytes, name, "keep-alive")
-        case 16: HeadBytes.equalsIgnoringCase(bytes, name, "proxy-connection") || HeadBytes.equalsIgnoringCase(bytes, name, "x-forwarded-host")
-        case 17: HeadBytes.equalsIgnoringCase(bytes, name, "x-forwarded-proto")
+        case 16: HeadBytes.equalsIgnoringCase(bytes, name, "proxy-connection")
         default: false
         }
+    }
+
+    private static func isFramingOrRoutingField(_ token: Range<Int>, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        HeadBytes.equalsIgnoringCase(bytes, token, "content-length") || HeadBytes.equalsIgnoringCase(bytes, token, "transfer-encoding")
+            || HeadBytes.equalsIgnoringCase(bytes, token, "host")
+    }
+
+    /// An absolute-form target ("http://a.test/x?q"): only http and https, no userinfo, and an
+    /// authority that is the Host field (RFC 9112 §3.2.2), compared ignoring case. An HTTP/1.0 request
+    /// without Host takes the authority as its host. The backend gets the origin form.
+    private static func checkAbsoluteForm(_ head: inout RequestHead, in bytes: UnsafeRawBufferPointer) throws(RequestRejection) {
+        let target = head.target
+        var index = target.lowerBound
+        while index < target.upperBound, bytes[index] != UInt8(ascii: ":") { index += 1 }
+        let scheme = target.lowerBound..<index
+        guard HeadBytes.equalsIgnoringCase(bytes, scheme, "http") || HeadBytes.equalsIgnoringCase(bytes, scheme, "https"),
+            index + 3 <= target.upperBound, bytes[index + 1] == UInt8(ascii: "/"), bytes[index + 2] == UInt8(ascii: "/")
+        else { throw .badRequest("request target must be a path or an http(s) URI") }
+        let authorityStart = index + 3
+        var authorityEnd = authorityStart
+        while authorityEnd < target.upperBound, bytes[authorityEnd] != UInt8(ascii: "/"), bytes[authorityEnd] != UInt8(ascii: "?") {
+            if bytes[authorityEnd] == UInt8(ascii: "@") || bytes[authorityEnd] == UInt8(ascii: "#") {
+                throw .badRequest("request target must not carry userinfo or a fragment")
+            }
+            authorityEnd += 1
+        }
+        let authority = authorityStart..<authorityEnd
+        guard !authority.isEmpty else { throw .badRequest("request target has an empty authority") }
+        if let host = head.host {
+            let same =
+                host.count == authority.count
+                && zip(host, authority).allSatisfy { HeadBytes.lower(bytes[$0]) == HeadBytes.lower(bytes[$1]) }
+            guard same else { throw .badRequest("the request target's authority differs from Host") }
+        } else {
+            head.host = authority
+            head.hostFromTarget = true
+        }
+        head.absolutePrefix = target.lowerBound..<authorityEnd
+        var pathEnd = authorityEnd
+        while pathEnd < target.upperBound, bytes[pathEnd] != UInt8(ascii: "?") { pathEnd += 1 }
+        head.path = authorityEnd..<pathEnd
     }
 
     /// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1); rare, so a second pass.
@@ -206,22 +282,10 @@ public enum RequestHeadParser {
         }
     }
 
-    /// "/a/b?q" → "/a/b"; "http://host/a?q" → "/a"; "*" → "*".
+    /// "/a/b?q" → "/a/b"; "*" → "*" (an absolute-form target's path is found by `checkAbsoluteForm`).
     private static func path(of target: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Range<Int> {
-        var lower = target.lowerBound
-        if bytes[lower] != UInt8(ascii: "/") {
-            // absolute-form: skip "scheme://authority".
-            var index = lower
-            while index + 2 < target.upperBound, !(bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: "/")) { index += 1 }
-            guard index + 2 < target.upperBound || (index + 2 == target.upperBound && bytes[index] == UInt8(ascii: ":")) else {
-                return target
-            }
-            index += 3
-            while index < target.upperBound, bytes[index] != UInt8(ascii: "/") { index += 1 }
-            lower = index
-        }
-        var upper = lower
+        var upper = target.lowerBound
         while upper < target.upperBound, bytes[upper] != UInt8(ascii: "?") { upper += 1 }
-        return lower..<upper
+        return target.lowerBound..<upper
     }
 }

@@ -29,6 +29,7 @@ public enum ResponseHeadParser {
         guard status >= 100, status != 101 else { return .invalid(status == 101 ? "protocol upgrade is not supported" : "bad status") }
 
         var contentLength: Int?
+        var contentLengthLines: [Range<Int>] = []
         var sawTransferEncoding = false
         var chunkedLast = false
         var close = false
@@ -61,6 +62,7 @@ public enum ResponseHeadParser {
                     return .invalid("invalid Content-Length")
                 }
                 contentLength = parsed
+                contentLengthLines.append(lineStart..<(lf + 1))
             case 17 where HeadBytes.equalsIgnoringCase(bytes, name, "transfer-encoding"):
                 sawTransferEncoding = true
                 HeadBytes.forEachListElement(bytes, value) { chunkedLast = HeadBytes.equalsIgnoringCase(bytes, $0, "chunked") }
@@ -91,6 +93,11 @@ public enum ResponseHeadParser {
             lineStart = lf + 1
         }
 
+        if sawTransferEncoding && !contentLengthLines.isEmpty {
+            // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and an intermediary removes the
+            // latter so that no reader after the proxy frames the body by it.
+            dropped = (dropped + contentLengthLines).sorted { $0.lowerBound < $1.lowerBound }
+        }
         let framing: BodyFraming
         if requestIsHead || status < 200 || status == 204 || status == 304 {
             framing = .none
