@@ -99,6 +99,7 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardStore",
                 "SwitchyardControl",
+                "SwitchyardIO",
                 "SwitchyardProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

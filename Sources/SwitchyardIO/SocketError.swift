@@ -14,6 +14,15 @@
         public var description: String {
             "\(operation): \(String(cString: strerror(errno))) (errno \(errno))"
         }
+
+        /// A failure of this process, not of the peer: out of descriptors, memory or local ports
+        /// (a socket that could not be made or registered; a connect without a free ephemeral port).
+        public var isLocalResourceShortage: Bool {
+            switch errno {
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL: true
+            default: operation == "socket" || operation == "epoll_ctl"
+            }
+        }
     }
 
     /// A connect that did not finish in time.

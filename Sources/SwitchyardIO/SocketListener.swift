@@ -16,12 +16,25 @@
         /// The socket's first listener closes it; the ones sharing it only leave the epoll set.
         private let ownsDescriptor: Bool
         private let accept: (SocketConnection) -> Void
+        private let gate: (any AcceptGate)?
+        private let paused: (AcceptPause) -> Void
         public private(set) var isOpen = true
+        /// Out of the epoll set until `resumeTimer` fires.
+        private var resumeTimer: ScheduledTimer?
+        /// The next pause for want of descriptors: doubles up to a second while accepts keep failing.
+        private var resourceBackoff = SocketListener.firstResourceBackoff
 
-        /// Binds and listens; must be called on the loop.
+        /// A pause at the connection limit: a place may be free again soon (a connection on any loop closes).
+        static let limitPause = TimeAmount.milliseconds(10)
+        static let firstResourceBackoff = TimeAmount.milliseconds(10)
+        static let maxResourceBackoff = TimeAmount.seconds(1)
+
+        /// Binds and listens; must be called on the loop. `gate` (if any) is asked before each accept,
+        /// and a connection it let in must `leave()` it when it closes. `paused` is told each time
+        /// accepting pauses.
         public init(
-            bindingTo address: SocketAddress, backlog: Int32 = 4096, on loop: EpollEventLoop,
-            accept: @escaping (SocketConnection) -> Void
+            bindingTo address: SocketAddress, backlog: Int32 = 4096, on loop: EpollEventLoop, gate: (any AcceptGate)? = nil,
+            paused: @escaping (AcceptPause) -> Void = { _ in }, accept: @escaping (SocketConnection) -> Void
         ) throws {
             loop.preconditionInEventLoop()
             let fd = SocketConnection.openStreamSocket(for: address)
@@ -43,6 +56,8 @@
             self.loop = loop
             self.localAddress = bound
             self.accept = accept
+            self.gate = gate
+            self.paused = paused
             do {
                 try loop.register(self, fd: fd, events: Self.events)
             } catch {
@@ -53,13 +68,18 @@
 
         /// Accepts from `primary`'s socket on another loop; must be called on `loop`. Close it before
         /// `primary` (which closes the socket).
-        public init(sharing primary: SocketListener, on loop: EpollEventLoop, accept: @escaping (SocketConnection) -> Void) throws {
+        public init(
+            sharing primary: SocketListener, on loop: EpollEventLoop, gate: (any AcceptGate)? = nil,
+            paused: @escaping (AcceptPause) -> Void = { _ in }, accept: @escaping (SocketConnection) -> Void
+        ) throws {
             loop.preconditionInEventLoop()
             self.fd = primary.fd
             self.ownsDescriptor = false
             self.loop = loop
             self.localAddress = primary.localAddress
             self.accept = accept
+            self.gate = gate
+            self.paused = paused
             try loop.register(self, fd: fd, events: Self.events)
         }
 
@@ -70,6 +90,13 @@
         public func close() {
             guard isOpen else { return }
             isOpen = false
+            if resumeTimer != nil {
+                resumeTimer?.cancel()
+                resumeTimer = nil
+                // Out of the epoll set already: only the descriptor is left to close.
+                if ownsDescriptor { Glibc.close(fd) }
+                return
+            }
             if ownsDescriptor {
                 loop.deregister(fd: fd)
                 Glibc.close(fd)
@@ -81,18 +108,56 @@
         func handleEvents(_ events: UInt32) {
             // A bounded batch, so that a flood of connections does not starve established ones.
             for _ in 0..<64 {
-                guard isOpen else { return }
+                guard isOpen, resumeTimer == nil else { return }
+                if let gate, !gate.enter() {
+                    pause(for: Self.limitPause, .connectionLimit)
+                    return
+                }
                 let client = c_switchyard_accept_nonblocking(fd)
-                guard client >= 0 else { return }
+                guard client >= 0 else {
+                    let code = errno
+                    gate?.leave()
+                    switch code {
+                    case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                        pause(for: resourceBackoff, .outOfResources(errno: code))
+                        resourceBackoff = min(resourceBackoff * 2, Self.maxResourceBackoff)
+                        return
+                    case ECONNABORTED, EINTR, EPROTO:
+                        continue  // that client gave up; others may wait behind it
+                    default:
+                        return  // EAGAIN: the backlog is empty
+                    }
+                }
+                resourceBackoff = Self.firstResourceBackoff
                 SocketConnection.disableNagle(client)
                 let connection = SocketConnection(fd: client, loop: loop)
                 do {
                     try loop.register(connection, fd: client, events: SocketConnection.events)
                 } catch {
                     Glibc.close(client)
+                    gate?.leave()
                     continue
                 }
                 accept(connection)
+            }
+        }
+
+        /// Leaves the epoll set for `delay` (the socket is level-triggered: staying in it while
+        /// connections cannot be taken would wake the loop at once, again and again).
+        private func pause(for delay: TimeAmount, _ reason: AcceptPause) {
+            loop.remove(fd: fd)
+            resumeTimer = loop.scheduleTimer(at: .now() + delay) { [weak self] in self?.resume() }
+            paused(reason)
+        }
+
+        private func resume() {
+            resumeTimer = nil
+            guard isOpen else { return }
+            do {
+                try loop.register(self, fd: fd, events: Self.events)
+            } catch {
+                // No memory for the registration either: try again later.
+                pause(for: resourceBackoff, .outOfResources(errno: (error as? SocketError)?.errno ?? ENOMEM))
             }
         }
 

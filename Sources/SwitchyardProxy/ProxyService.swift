@@ -17,11 +17,17 @@ public final class ProxyService: Service, DataPlane {
         public var limits: HTTPLimits
         /// How often failed listeners are retried and idle backend connections swept.
         public var maintenanceInterval: Duration
+        /// Client connections at most, over every listener (each may hold a backend connection too).
+        public var maxConnections: Int
 
-        public init(eventLoops: Int = System.coreCount, limits: HTTPLimits = HTTPLimits(), maintenanceInterval: Duration = .seconds(1)) {
+        public init(
+            eventLoops: Int = System.coreCount, limits: HTTPLimits = HTTPLimits(), maintenanceInterval: Duration = .seconds(1),
+            maxConnections: Int = OpenFileLimit.defaultMaxConnections()
+        ) {
             self.eventLoops = eventLoops
             self.limits = limits
             self.maintenanceInterval = maintenanceInterval
+            self.maxConnections = maxConnections
         }
     }
 
@@ -57,7 +63,7 @@ public final class ProxyService: Service, DataPlane {
         let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
         let workers = loops.map { ProxyWorker(eventLoop: $0, shared: shared) }
         self.workers = workers
-        listeners = ListenerManager(workers: workers, logger: logger)
+        listeners = ListenerManager(workers: workers, maxConnections: configuration.maxConnections, logger: logger)
         checker = HealthChecker(group: probeGroup, registry: health)
     }
 

@@ -62,7 +62,8 @@ struct ChangeStatement {
         case (.backend, nil):
             rowChange("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
         case (.listener, .listener(let spec)?):
-            let settings = ResourceJSON.encode(ListenerSettings(tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies))
+            let settings = ResourceJSON.encode(ListenerSettings(
+                    tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections))
             if change.before == nil {
                 rowChange(
                     """

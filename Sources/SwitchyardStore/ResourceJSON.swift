@@ -47,4 +47,5 @@ struct ListenerSettings: Codable, Sendable {
     var deny: [String]
     /// Absent in rows written before the field existed: none.
     var trustedProxies: [String]?
+    var maxConnections: Int?
 }

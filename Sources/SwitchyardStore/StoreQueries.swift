@@ -177,7 +177,8 @@ enum StoreQueries {
             guard let listenerProtocol = ListenerProtocol(rawValue: proto) else { throw StoreError.corruptRow("listener \(name): \(proto)") }
             let spec = ListenerSpec(
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,
-                allow: settings.allow, deny: settings.deny, trustedProxies: settings.trustedProxies ?? [])
+                allow: settings.allow, deny: settings.deny, trustedProxies: settings.trustedProxies ?? [],
+                maxConnections: settings.maxConnections)
             records.append(ListenerRecord(name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
         }
         guard !records.isEmpty else { return records }

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SwitchyardControl
 import SwitchyardCore
+import SwitchyardIO
 import SwitchyardProxy
 import SwitchyardStore
 
@@ -59,8 +60,15 @@ struct Serve: AsyncParsableCommand {
         ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
         ?? ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help:
+            "Client connections at most, over every listener of this instance (env SWITCHYARD_MAX_CONNECTIONS); default: half the open-file limit (raised to its hard limit at start), less a reserve of 256."
+    )
+    var maxConnections: Int? = ProcessInfo.processInfo.environment["SWITCHYARD_MAX_CONNECTIONS"].flatMap { Int($0) }
+
     func validate() throws {
         guard proxyThreads >= 0 else { throw ValidationError("--proxy-threads must be 0 (no data plane) or more") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more") }
     }
 
     func run() async throws {
@@ -68,7 +76,14 @@ struct Serve: AsyncParsableCommand {
         let logger = store.makeLogger("switchyard")
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
         let snapshot = RuntimeConfigBox()
-        let proxy = proxyThreads == 0 ? nil : ProxyService(configuration: .init(eventLoops: proxyThreads), box: snapshot, logger: logger)
+        let openFiles = OpenFileLimit.raiseToHardLimit()
+        let proxy =
+            proxyThreads == 0
+            ? nil
+            : ProxyService(
+                configuration: .init(
+                    eventLoops: proxyThreads, maxConnections: maxConnections ?? OpenFileLimit.defaultMaxConnections(openFiles: openFiles)),
+                box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
                 api: try ControlServer.Configuration(address: api), instanceName: instanceName,

@@ -89,6 +89,7 @@ protocol ListenerFields {
     var allow: [String]? { get }
     var deny: [String]? { get }
     var trustedProxies: [String]? { get }
+    var maxConnections: Int? { get }
     /// The TLS settings; the two shapes differ only in whether the key is required.
     var tlsSpec: TLSSpec? { get }
 }
@@ -113,7 +114,8 @@ extension ListenerSpec {
             tls: input.tlsSpec,
             allow: input.allow ?? [],
             deny: input.deny ?? [],
-            trustedProxies: input.trustedProxies ?? [])
+            trustedProxies: input.trustedProxies ?? [],
+            maxConnections: input.maxConnections)
     }
 
     /// Keeps the stored private key when a request repeats the certificate without the key
@@ -201,6 +203,7 @@ extension Schemas.Listener {
             allow: spec.allow,
             deny: spec.deny,
             trustedProxies: spec.trustedProxies,
+            maxConnections: spec.maxConnections,
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
@@ -237,7 +240,7 @@ extension Schemas.Config {
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
                 tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
-                trustedProxies: spec.trustedProxies)
+                trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections)
         }
         self.init(generation: generation, pools: pools, listeners: listeners)
     }

@@ -10,10 +10,13 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
     public var deny: [String]
     /// Proxies in front of this listener: their forwarding fields are kept and appended to.
     public var trustedProxies: [String]
+    /// Open client connections at most (on each instance); nil: only the process-wide cap holds.
+    public var maxConnections: Int?
 
     public init(
         bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
-        routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = []
+        routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = [],
+        maxConnections: Int? = nil
     ) {
         self.bind = bind
         self.port = port
@@ -24,6 +27,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         self.allow = allow
         self.deny = deny
         self.trustedProxies = trustedProxies
+        self.maxConnections = maxConnections
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +42,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         deny = try container.decode([String].self, forKey: .deny)
         // Audit rows written before the field existed lack it.
         trustedProxies = try container.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
+        maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
     }
 
     /// Every pool this listener sends traffic to.
@@ -68,6 +73,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         if allow.count > 10_000 { errors.add("allow", "at most 10000 networks") }
         if deny.count > 10_000 { errors.add("deny", "at most 10000 networks") }
         if trustedProxies.count > 10_000 { errors.add("trusted_proxies", "at most 10000 networks") }
+        if let maxConnections { errors.check("max_connections", maxConnections, in: 1...10_000_000) }
         for (index, route) in routes.enumerated() {
             route.check(into: &errors, field: "routes[\(index)]")
         }

@@ -101,8 +101,12 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     private var timer: ScheduledTimer?
     private var timerDeadline = NIODeadline.distantFuture
 
-    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientIP: String, clientKey: [UInt8]) {
+    /// The connection caps this connection holds a place in, until it closes.
+    private let gate: ConnectionGate
+
+    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientIP: String, clientKey: [UInt8], gate: ConnectionGate) {
         self.connection = connection
+        self.gate = gate
         self.worker = worker
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
@@ -129,6 +133,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
 
     func connectionClosed(error: (any Error)?) {
         listenerCounters.connectionClosed()
+        gate.leave()
         closing = true
         timer?.cancel()
         if exchange != nil {
@@ -330,6 +335,11 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
                 attach(upstream, pooled: false)
                 resumeReads()
             case .failure(let error):
+                if let error = error as? SocketError, error.isLocalResourceShortage {
+                    // This process is out of descriptors or ports: no backend's fault, none to retry.
+                    failExchange(status: 503, detail: "proxy out of connection resources")
+                    return
+                }
                 let timedOut = error is ConnectTimeoutError
                 backendFailed(slot, reason: timedOut ? "connect timeout" : "connect failed: \(error)")
                 retryOrFail(status: timedOut ? 504 : 502, detail: timedOut ? "backend connect timeout" : "backend connection failed")

@@ -100,6 +100,15 @@ public final class ProxyMetrics: Sendable {
             out += "# HELP \(prefix)_active_connections Open client connections (listener) or TCP sessions (backend).\n"
             out += "# TYPE \(prefix)_active_connections gauge\n"
             for (name, counts) in sorted { out += "\(prefix)_active_connections{\(labels(kind, name))} \(counts.activeConnections)\n" }
+            if kind == "listener" {
+                out += "# HELP \(prefix)_accept_paused_total Pauses of accepting: at the connection limit, or out of descriptors or memory.\n"
+                out += "# TYPE \(prefix)_accept_paused_total counter\n"
+                for (name, counts) in sorted {
+                    for pause in TrafficCounters.AcceptPauseKind.allCases {
+                        out += "\(prefix)_accept_paused_total{\(labels(kind, name)),reason=\"\(pause.label)\"} \(counts.acceptPauses[pause.rawValue])\n"
+                    }
+                }
+            }
             out += "# HELP \(prefix)_request_duration_seconds Time from request head to the end of the response.\n"
             out += "# TYPE \(prefix)_request_duration_seconds histogram\n"
             for (name, counts) in sorted {

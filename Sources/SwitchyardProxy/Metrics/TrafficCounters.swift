@@ -22,6 +22,20 @@ public final class TrafficCounters: Sendable {
         public var activeConnections = 0
         public var latencyBuckets = [Int](repeating: 0, count: TrafficCounters.latencyBounds.count + 1)
         public var latencySum = 0.0
+        /// Listeners: pauses of accepting, by `AcceptPauseKind.rawValue`.
+        public var acceptPauses = [Int](repeating: 0, count: AcceptPauseKind.allCases.count)
+    }
+
+    /// Why a listener paused accepting, as counted.
+    public enum AcceptPauseKind: Int, CaseIterable, Sendable {
+        case connectionLimit, outOfResources
+
+        public var label: String {
+            switch self {
+            case .connectionLimit: "connection_limit"
+            case .outOfResources: "out_of_resources"
+            }
+        }
     }
 
     private let requests = Atomic(0)
@@ -33,6 +47,7 @@ public final class TrafficCounters: Sendable {
     private let activeConnections = Atomic(0)
     private let latencyBuckets: InlineArray<14, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let latencyNanoseconds = Atomic(0)
+    private let acceptPauses: InlineArray<2, Atomic<Int>> = InlineArray { _ in Atomic(0) }
 
     public init() {}
 
@@ -52,6 +67,7 @@ public final class TrafficCounters: Sendable {
         counts.activeConnections = activeConnections.load(ordering: .relaxed)
         for index in 0..<14 { counts.latencyBuckets[index] = latencyBuckets[index].load(ordering: .relaxed) }
         counts.latencySum = Double(latencyNanoseconds.load(ordering: .relaxed)) / 1e9
+        for kind in AcceptPauseKind.allCases { counts.acceptPauses[kind.rawValue] = acceptPauses[kind.rawValue].load(ordering: .relaxed) }
         return counts
     }
 
@@ -90,4 +106,6 @@ public final class TrafficCounters: Sendable {
     }
 
     func connectionClosed() { activeConnections.wrappingSubtract(1, ordering: .relaxed) }
+
+    func acceptPaused(_ kind: AcceptPauseKind) { acceptPauses[kind.rawValue].wrappingAdd(1, ordering: .relaxed) }
 }

@@ -13,6 +13,8 @@ actor ListenerManager {
         let listener: RuntimeListener
         /// One listener per event loop, all on the first one's socket (which it closes: last).
         let sockets: [SocketListener]
+        /// The listener's `max_connections`, inside the process-wide cap.
+        let gate: ConnectionGate
 
         func close() async {
             for socket in sockets.reversed() {
@@ -25,11 +27,19 @@ actor ListenerManager {
     private let logger: Logger
     private var bound: [String: Bound] = [:]
     private let states = Mutex<[String: ListenerBindState]>([:])
+    /// Every client connection of every listener: `--max-connections`.
+    private let processGate: ConnectionGate
+    private let pauses: AcceptPauseReporter
 
-    init(workers: [ProxyWorker], logger: Logger) {
+    init(workers: [ProxyWorker], maxConnections: Int, logger: Logger) {
         self.workers = workers
         self.logger = logger
+        processGate = ConnectionGate(limit: maxConnections)
+        pauses = AcceptPauseReporter(logger: logger)
     }
+
+    /// Client connections open now, over every listener.
+    nonisolated var openConnections: Int { processGate.count }
 
     nonisolated func currentStates() -> [String: ListenerBindState] { states.withLock { $0 } }
 
@@ -42,7 +52,8 @@ actor ListenerManager {
                 logger.info("listener unbound", metadata: ["listener": "\(name)"])
                 continue
             }
-            bound[name] = Bound(listener: listener, sockets: existing.sockets)
+            existing.gate.setLimit(listener.spec.maxConnections)
+            bound[name] = Bound(listener: listener, sockets: existing.sockets, gate: existing.gate)
             next[name] = ListenerBindState(bound: true)
         }
         for (name, listener) in config.listeners.sorted(by: { $0.key < $1.key }) where bound[name] == nil {
@@ -51,8 +62,9 @@ actor ListenerManager {
                 continue
             }
             do {
-                let sockets = try await bind(listener)
-                bound[name] = Bound(listener: listener, sockets: sockets)
+                let gate = ConnectionGate(limit: listener.spec.maxConnections, parent: processGate)
+                let sockets = try await bind(listener, gate: gate)
+                bound[name] = Bound(listener: listener, sockets: sockets, gate: gate)
                 next[name] = ListenerBindState(bound: true)
                 logger.info("listener bound", metadata: ["listener": "\(name)", "address": "\(listener.bind):\(listener.spec.port)"])
             } catch {
@@ -73,41 +85,49 @@ actor ListenerManager {
     }
 
     /// Binds `listener` on every event loop, or on none (what was bound is closed again).
-    private func bind(_ listener: RuntimeListener) async throws -> [SocketListener] {
+    private func bind(_ listener: RuntimeListener, gate: ConnectionGate) async throws -> [SocketListener] {
         let address = try SocketAddress(ipAddress: listener.bind.description, port: listener.spec.port)
         var sockets: [SocketListener] = []
+        let pauses = pauses
         do {
             for worker in workers {
                 let name = listener.name
                 let isTCP = listener.spec.protocol == .tcp
                 let primary = sockets.first
                 let socket = try await worker.eventLoop.submit {
-                    let accept = { (connection: SocketConnection) in Self.accept(connection, listener: name, isTCP: isTCP, worker: worker) }
-                    if let primary { return try SocketListener(sharing: primary, on: worker.eventLoop, accept: accept) }
-                    return try SocketListener(bindingTo: address, on: worker.eventLoop, accept: accept)
+                    let accept = { (connection: SocketConnection) in
+                        Self.accept(connection, listener: name, isTCP: isTCP, gate: gate, worker: worker)
+                    }
+                    let paused = { (reason: AcceptPause) in pauses.paused(listener: name, reason, counters: worker.shared.metrics.listener(name)) }
+                    if let primary {
+                        return try SocketListener(sharing: primary, on: worker.eventLoop, gate: gate, paused: paused, accept: accept)
+                    }
+                    return try SocketListener(bindingTo: address, on: worker.eventLoop, gate: gate, paused: paused, accept: accept)
                 }.get()
                 sockets.append(socket)
             }
         } catch {
-            await Bound(listener: listener, sockets: sockets).close()
+            await Bound(listener: listener, sockets: sockets, gate: gate).close()
             throw error
         }
         return sockets
     }
 
     /// A new client connection: refused by the listener's firewall (closed before a byte is read), or
-    /// given its handler.
-    private static func accept(_ connection: SocketConnection, listener name: String, isTCP: Bool, worker: ProxyWorker) {
+    /// given its handler, which leaves `gate` when the connection closes.
+    private static func accept(_ connection: SocketConnection, listener name: String, isTCP: Bool, gate: ConnectionGate, worker: ProxyWorker) {
         let client = ClientAddress(connection.remoteAddress)
         guard let listener = worker.currentConfig().listeners[name], let client, listener.admits(client.address) else {
+            gate.leave()
             connection.close()
             return
         }
         if isTCP {
-            TCPProxyHandler(connection: connection, worker: worker, listenerName: name, clientKey: client.address.bytes).start()
+            TCPProxyHandler(connection: connection, worker: worker, listenerName: name, clientKey: client.address.bytes, gate: gate).start()
         } else {
-            HTTPProxyHandler(connection: connection, worker: worker, listenerName: name, clientIP: client.text, clientKey: client.address.bytes)
-                .start()
+            HTTPProxyHandler(
+                connection: connection, worker: worker, listenerName: name, clientIP: client.text, clientKey: client.address.bytes, gate: gate
+            ).start()
         }
     }
 

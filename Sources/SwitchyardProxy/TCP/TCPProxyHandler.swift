@@ -22,8 +22,12 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     private var closed = false
     private var started = NIODeadline.now()
 
-    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientKey: [UInt8]) {
+    /// The connection caps this connection holds a place in, until it closes.
+    private let gate: ConnectionGate
+
+    init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientKey: [UInt8], gate: ConnectionGate) {
         self.connection = connection
+        self.gate = gate
         self.worker = worker
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
@@ -85,6 +89,12 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
                 if clientInputClosed { upstream.closeOutput() }
                 if upstream.isWritable { connection.resumeReads() }
             case .failure(let error):
+                if let error = error as? SocketError, error.isLocalResourceShortage {
+                    // This process is out of descriptors or ports: no backend's fault, none to retry.
+                    finish(failed: true)
+                    connection.close()
+                    return
+                }
                 slot.counters.failed()
                 worker.shared.health.requestFailed(slot.key, reason: "connect failed: \(error)")
                 tried.append(index)
@@ -126,6 +136,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
         upstream?.close()
         finish(failed: false)
         listenerCounters.connectionClosed()
+        gate.leave()
     }
 
     func connectionWritabilityChanged(isWritable: Bool) {
