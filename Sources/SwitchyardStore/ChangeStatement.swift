@@ -63,7 +63,8 @@ struct ChangeStatement {
             rowChange("DELETE FROM backends WHERE pool = \(change.resource.pool ?? "") AND name = \(name)")
         case (.listener, .listener(let spec)?):
             let settings = ResourceJSON.encode(ListenerSettings(
-                    tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections))
+                    tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections,
+                    timeouts: spec.timeouts))
             if change.before == nil {
                 rowChange(
                     """

@@ -48,4 +48,5 @@ struct ListenerSettings: Codable, Sendable {
     /// Absent in rows written before the field existed: none.
     var trustedProxies: [String]?
     var maxConnections: Int?
+    var timeouts: ListenerTimeouts?
 }

@@ -90,6 +90,7 @@ protocol ListenerFields {
     var deny: [String]? { get }
     var trustedProxies: [String]? { get }
     var maxConnections: Int? { get }
+    var timeouts: Schemas.ListenerTimeouts? { get }
     /// The TLS settings; the two shapes differ only in whether the key is required.
     var tlsSpec: TLSSpec? { get }
 }
@@ -115,7 +116,8 @@ extension ListenerSpec {
             allow: input.allow ?? [],
             deny: input.deny ?? [],
             trustedProxies: input.trustedProxies ?? [],
-            maxConnections: input.maxConnections)
+            maxConnections: input.maxConnections,
+            timeouts: input.timeouts.map(ListenerTimeouts.init) ?? ListenerTimeouts())
     }
 
     /// Keeps the stored private key when a request repeats the certificate without the key
@@ -204,6 +206,7 @@ extension Schemas.Listener {
             deny: spec.deny,
             trustedProxies: spec.trustedProxies,
             maxConnections: spec.maxConnections,
+            timeouts: .init(spec.timeouts),
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
@@ -240,7 +243,7 @@ extension Schemas.Config {
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
                 tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
-                trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections)
+                trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections, timeouts: .init(spec.timeouts))
         }
         self.init(generation: generation, pools: pools, listeners: listeners)
     }
@@ -282,5 +285,21 @@ extension Schemas.ConfigChange {
             resource: change.resource.description,
             before: jsonValue(change.before),
             after: jsonValue(change.after))
+    }
+}
+
+extension ListenerTimeouts {
+    init(_ input: Schemas.ListenerTimeouts) {
+        self.init(
+            clientHeadMs: input.clientHeadMs, clientBodyMs: input.clientBodyMs, clientBodyMinRate: input.clientBodyMinRate,
+            clientSendMs: input.clientSendMs, clientIdleMs: input.clientIdleMs, tcpIdleMs: input.tcpIdleMs)
+    }
+}
+
+extension Schemas.ListenerTimeouts {
+    init(_ timeouts: ListenerTimeouts) {
+        self.init(
+            clientHeadMs: timeouts.clientHeadMs, clientBodyMs: timeouts.clientBodyMs, clientBodyMinRate: timeouts.clientBodyMinRate,
+            clientSendMs: timeouts.clientSendMs, clientIdleMs: timeouts.clientIdleMs, tcpIdleMs: timeouts.tcpIdleMs)
     }
 }

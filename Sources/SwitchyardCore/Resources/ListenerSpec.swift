@@ -12,11 +12,12 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
     public var trustedProxies: [String]
     /// Open client connections at most (on each instance); nil: only the process-wide cap holds.
     public var maxConnections: Int?
+    public var timeouts: ListenerTimeouts
 
     public init(
         bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
         routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = [],
-        maxConnections: Int? = nil
+        maxConnections: Int? = nil, timeouts: ListenerTimeouts = ListenerTimeouts()
     ) {
         self.bind = bind
         self.port = port
@@ -28,6 +29,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         self.deny = deny
         self.trustedProxies = trustedProxies
         self.maxConnections = maxConnections
+        self.timeouts = timeouts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,6 +45,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         // Audit rows written before the field existed lack it.
         trustedProxies = try container.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
+        timeouts = try container.decodeIfPresent(ListenerTimeouts.self, forKey: .timeouts) ?? ListenerTimeouts()
     }
 
     /// Every pool this listener sends traffic to.
@@ -74,6 +77,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         if deny.count > 10_000 { errors.add("deny", "at most 10000 networks") }
         if trustedProxies.count > 10_000 { errors.add("trusted_proxies", "at most 10000 networks") }
         if let maxConnections { errors.check("max_connections", maxConnections, in: 1...10_000_000) }
+        timeouts.check(into: &errors, protocol: self.protocol)
         for (index, route) in routes.enumerated() {
             route.check(into: &errors, field: "routes[\(index)]")
         }

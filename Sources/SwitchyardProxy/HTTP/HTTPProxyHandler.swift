@@ -8,9 +8,21 @@ import SwitchyardIO
 /// request costs no typed HTTP parts, no header dictionaries and no futures once a pooled backend
 /// connection is at hand. Requests on one connection are handled in order (pipelined ones wait, with
 /// reads paused, until the response before them is done).
-final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
+final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineTimerOwner {
+    /// What the connection's one deadline is for (docs/proxy.md, "Timeouts").
     private enum Waiting {
-        case nothing, idle, head, response
+        /// Nothing: a connect in progress has its own timer.
+        case nothing
+        /// Between requests on a kept-alive connection.
+        case idle
+        /// The rest of a request head.
+        case head
+        /// More of a request body: silence, or too slow an average.
+        case body
+        /// A byte from the backend: the response head, or more of its body.
+        case response
+        /// The client to take what it has not read.
+        case send
     }
 
     /// The request in progress. A class, so that the many steps of an exchange share it without
@@ -37,6 +49,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         /// The backend sent more than the response: never reuse that connection.
         var upstreamOutOfStep = false
         var started: NIODeadline
+        /// Request body bytes received so far, for the minimum body rate.
+        var bodyBytesReceived = 0
 
         init(head: RequestHead, forwardHead: ByteBuffer, balancer: PoolBalancer, started: NIODeadline) {
             self.head = head
@@ -64,6 +78,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
             response = nil
             responseBody = BodyTracker(.none)
             upstreamOutOfStep = false
+            bodyBytesReceived = 0
             self.started = started
         }
 
@@ -97,9 +112,9 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     private var readsHeld = false
     private var closing = false
     private var waiting = Waiting.nothing
-    private var deadline = NIODeadline.distantFuture
-    private var timer: ScheduledTimer?
-    private var timerDeadline = NIODeadline.distantFuture
+    private var timer: DeadlineTimer!
+    /// The process's limits with the listener's timeouts in force, as of `routingGeneration`.
+    private var limits: HTTPLimits
 
     /// The connection caps this connection holds a place in, until it closes.
     private let gate: ConnectionGate
@@ -112,6 +127,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
         self.clientIP = clientIP
         self.clientKey = clientKey
+        self.limits = worker.shared.limits
+        self.timer = DeadlineTimer(loop: connection.loop, owner: self)
     }
 
     /// Whether the client can take more bytes (the connection tracks its pending output).
@@ -128,14 +145,15 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     func start() {
         connection.delegate = self
         listenerCounters.connectionOpened()
-        arm(.idle, after: worker.shared.limits.clientIdleTimeout)
+        followSnapshot()
+        arm(.idle, after: limits.clientIdleTimeout)
     }
 
     func connectionClosed(error: (any Error)?) {
         listenerCounters.connectionClosed()
         gate.leave()
         closing = true
-        timer?.cancel()
+        timer.cancel()
         if exchange != nil {
             // The client left mid-exchange: the backend connection is in an unknown state.
             abandonUpstream()
@@ -191,7 +209,19 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     }
 
     func connectionWritabilityChanged(isWritable: Bool) {
-        if isWritable { exchange?.upstream?.resumeReads() } else { exchange?.upstream?.pauseReads() }
+        if isWritable {
+            exchange?.upstream?.resumeReads()
+            // The backend is read again: its silence counts from now.
+            if waiting == .send { arm(exchange == nil ? .idle : .response, after: exchange == nil ? limits.clientIdleTimeout : responseTimeout) }
+        } else {
+            exchange?.upstream?.pauseReads()
+            arm(.send, after: limits.sendTimeout)
+        }
+    }
+
+    /// The pool's `timeouts.response_ms`: the longest silence of the backend while a response is due.
+    private var responseTimeout: TimeAmount {
+        .milliseconds(Int64(exchange?.balancer.pool.spec.timeouts.responseMs ?? 30_000))
     }
 
     private func holdReads() {
@@ -211,10 +241,9 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         guard let buffer = received, buffer.readableBytes > 0 else {
             received = nil
             resumeReads()
-            arm(.idle, after: worker.shared.limits.clientIdleTimeout, now: now)
+            arm(.idle, after: limits.clientIdleTimeout, now: now)
             return
         }
-        let limits = worker.shared.limits
         switch buffer.withUnsafeReadableBytes({ RequestHeadParser.parse($0, limits: limits) }) {
         case .incomplete:
             if waiting != .head { arm(.head, after: limits.headTimeout) }
@@ -235,13 +264,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     /// The pool a request goes to, from the listener as the current snapshot has it. The common case
     /// (a listener without routes) is resolved once per snapshot, not per request.
     private func balancer(for head: RequestHead, in buffer: ByteBuffer) -> PoolBalancer?? {
-        let generation = worker.shared.box.generation
-        if generation != routingGeneration {
-            routingGeneration = generation
-            listener = worker.currentConfig().listeners[listenerName]
-            defaultBalancer = nil
-            clientIsTrusted = listener.map { listener in IPAddress(bytes: clientKey).map(listener.trusts) ?? false } ?? false
-        }
+        followSnapshot()
         guard let listener else { return .none }
         if listener.routes.isEmpty {
             if let defaultBalancer {
@@ -258,6 +281,17 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
             )
         }
         return .some(listener.pool(host: host, path: path).flatMap(worker.balancer(for:)))
+    }
+
+    /// Takes the listener (routes, trust, timeouts) from the snapshot in force, when it changed.
+    private func followSnapshot() {
+        let generation = worker.shared.box.generation
+        guard generation != routingGeneration else { return }
+        routingGeneration = generation
+        listener = worker.currentConfig().listeners[listenerName]
+        defaultBalancer = nil
+        clientIsTrusted = listener.map { listener in IPAddress(bytes: clientKey).map(listener.trusts) ?? false } ?? false
+        limits = listener.map { worker.shared.limits.overridden(by: $0.spec.timeouts) } ?? worker.shared.limits
     }
 
     private func startExchange(_ head: RequestHead, buffer: ByteBuffer) {
@@ -289,6 +323,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         // The previous request's head buffer, already sent: rewritten in place, no allocation.
         HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", trusted: clientIsTrusted, into: &current.forwardHead)
         exchange = current
+        if !current.requestBody.isComplete { arm(.body, after: limits.bodyTimeout, now: started) }
         if rest.readableBytes > 0 {
             if current.requestBody.isComplete {
                 received = rest
@@ -341,6 +376,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
                     return
                 }
                 let timedOut = error is ConnectTimeoutError
+                if timedOut { listenerCounters.timedOut(.backendConnect) }
                 backendFailed(slot, reason: timedOut ? "connect timeout" : "connect failed: \(error)")
                 retryOrFail(status: timedOut ? 504 : 502, detail: timedOut ? "backend connect timeout" : "backend connection failed")
             }
@@ -363,9 +399,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         }
         // Inside the client's read batch, its end flushes; otherwise (a connect or a retry) flush now.
         if !inClientReadBatch { upstream.flush() }
-        let bodyComplete = exchange.requestBody.isComplete
-        let responseTimeout = TimeAmount.milliseconds(Int64(exchange.balancer.pool.spec.timeouts.responseMs))
-        if bodyComplete { arm(.response, after: responseTimeout, now: pooled ? exchange.started : nil) }
+        if exchange.requestBody.isComplete { arm(.response, after: responseTimeout, now: pooled ? exchange.started : nil) }
     }
 
     private func forwardRequestBody(_ buffer: ByteBuffer) {
@@ -393,6 +427,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
             holdReads()
         }
         if bodyBytes > 0 {
+            exchange!.bodyBytesReceived += bodyBytes
+            if !exchange!.requestBody.isComplete && exchange!.response == nil { armBodyDeadline(exchange!) }
             if let upstream = exchange!.upstream {
                 upstream.write(body)
                 exchange!.bodySent = true
@@ -403,9 +439,23 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
                 exchange!.bufferedBody!.writeBuffer(&body)
             }
         }
-        if exchange!.requestBody.isComplete, exchange!.upstream != nil {
-            arm(.response, after: .milliseconds(Int64(exchange!.balancer.pool.spec.timeouts.responseMs)))
+        if exchange!.requestBody.isComplete, exchange!.upstream != nil, exchange!.response == nil {
+            arm(.response, after: responseTimeout)
         }
+    }
+
+    /// The request body's deadline: `bodyTimeout` of silence, or the moment its average rate since
+    /// the head falls below `bodyMinRate` (checked once `bodyTimeout` has passed), whichever is first.
+    private func armBodyDeadline(_ exchange: Exchange) {
+        let now = NIODeadline.now()
+        var deadline = now + limits.bodyTimeout
+        if limits.bodyMinRate > 0 {
+            let earned = TimeAmount.nanoseconds(Int64(exchange.bodyBytesReceived) * 1_000_000_000 / Int64(limits.bodyMinRate))
+            let rateDeadline = exchange.started + max(limits.bodyTimeout, earned)
+            if rateDeadline < deadline { deadline = rateDeadline }
+        }
+        waiting = .body
+        timer.set(deadline)
     }
 
     // MARK: Backend side
@@ -458,8 +508,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
     }
 
     private func startResponse(_ response: ResponseHead, buffer: ByteBuffer, _ exchange: Exchange) {
-        disarm()
         exchange.response = response
+        if connection.isWritable { arm(.response, after: responseTimeout) }
         exchange.responseBody = BodyTracker(response.framing)
         let slot = exchange.balancer.slots[exchange.backend]
         if response.status >= 500 {
@@ -513,7 +563,11 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
         }
         if bodyBytes < buffer.readableBytes { exchange.upstreamOutOfStep = true }
         if bodyBytes > 0 { writeToClient(buffer.readSlice(length: bodyBytes)!) }
-        if exchange.responseBody.isComplete { finishExchange() }
+        if exchange.responseBody.isComplete {
+            finishExchange()
+        } else if waiting == .response {
+            arm(.response, after: responseTimeout)
+        }
     }
 
     /// A malformed chunked response: the client's response is cut; both sides close.
@@ -697,46 +751,57 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner {
 
     // MARK: Timers
 
-    /// One timer per connection, moved lazily: re-arming only records the new deadline, and the
-    /// scheduled task reschedules itself when it fires early. Requests cost no timer allocations.
+    /// Sets the connection's one deadline (`DeadlineTimer`: moving it later costs no timer).
     private func arm(_ what: Waiting, after amount: TimeAmount, now: NIODeadline? = nil) {
         waiting = what
-        deadline = (now ?? .now()) + amount
-        if timer == nil || timerDeadline > deadline {
-            timer?.cancel()
-            schedule(at: deadline)
-        }
+        timer.set((now ?? .now()) + amount)
     }
 
     private func disarm() {
         waiting = .nothing
+        timer.clear()
     }
 
-    private func schedule(at when: NIODeadline) {
-        timerDeadline = when
-        timer = connection.loop.scheduleTimer(at: when) { [self] in timerFired() }
-    }
-
-    private func timerFired() {
-        timer = nil
-        timerDeadline = .distantFuture
-        guard waiting != .nothing, !closing else { return }
-        if NIODeadline.now() < deadline {
-            schedule(at: deadline)
-            return
-        }
-        switch waiting {
+    func deadlineReached() {
+        guard !closing else { return }
+        let what = waiting
+        waiting = .nothing
+        switch what {
         case .nothing:
             break
         case .idle:
+            listenerCounters.timedOut(.clientIdle)
             closing = true
             connection.close()
         case .head:
+            listenerCounters.timedOut(.clientHead)
             reject(.headTimeout)
+        case .body:
+            if let upstream = exchange?.upstream, !upstream.isWritable {
+                // The client's body waits because the backend stopped reading it: the backend's stall.
+                listenerCounters.timedOut(.backendBody)
+                backendFailed(upstream.slot, reason: "stopped reading the request body")
+                failExchange(status: 504, detail: "backend stopped reading the request body")
+            } else {
+                listenerCounters.timedOut(.clientBody)
+                failExchange(status: 408, detail: "request body not received in time")
+            }
+        case .send:
+            // The client stopped reading: what it has not taken is dropped with the connection.
+            listenerCounters.timedOut(.clientSend)
+            cutExchange()
         case .response:
             guard let exchange, let upstream = exchange.upstream else { return }
-            backendFailed(upstream.slot, reason: "response timeout")
-            failExchange(status: 504, detail: "backend response timeout")
+            if exchange.response == nil {
+                listenerCounters.timedOut(.backendResponse)
+                backendFailed(upstream.slot, reason: "response timeout")
+                failExchange(status: 504, detail: "backend response timeout")
+            } else {
+                // The backend stalled mid-body: the client can only learn it by a closed connection.
+                listenerCounters.timedOut(.backendBody)
+                backendFailed(upstream.slot, reason: "response body timeout")
+                cutExchange()
+            }
         }
     }
 }

@@ -103,6 +103,12 @@ public final class ProxyMetrics: Sendable {
             if kind == "listener" {
                 out += "# HELP \(prefix)_accept_paused_total Pauses of accepting: at the connection limit, or out of descriptors or memory.\n"
                 out += "# TYPE \(prefix)_accept_paused_total counter\n"
+                out += "# HELP \(prefix)_timeouts_total Timeouts that expired, by phase.\n# TYPE \(prefix)_timeouts_total counter\n"
+                for (name, counts) in sorted {
+                    for phase in TrafficCounters.TimeoutPhase.allCases where counts.timeouts[phase.rawValue] > 0 {
+                        out += "\(prefix)_timeouts_total{\(labels(kind, name)),phase=\"\(phase.label)\"} \(counts.timeouts[phase.rawValue])\n"
+                    }
+                }
                 for (name, counts) in sorted {
                     for pause in TrafficCounters.AcceptPauseKind.allCases {
                         out += "\(prefix)_accept_paused_total{\(labels(kind, name)),reason=\"\(pause.label)\"} \(counts.acceptPauses[pause.rawValue])\n"

@@ -24,6 +24,26 @@ public final class TrafficCounters: Sendable {
         public var latencySum = 0.0
         /// Listeners: pauses of accepting, by `AcceptPauseKind.rawValue`.
         public var acceptPauses = [Int](repeating: 0, count: AcceptPauseKind.allCases.count)
+        /// Listeners: expired timeouts, by `TimeoutPhase.rawValue`.
+        public var timeouts = [Int](repeating: 0, count: TimeoutPhase.allCases.count)
+    }
+
+    /// Which timeout expired, as counted.
+    public enum TimeoutPhase: Int, CaseIterable, Sendable {
+        case clientHead, clientBody, clientSend, clientIdle, backendConnect, backendResponse, backendBody, tcpIdle
+
+        public var label: String {
+            switch self {
+            case .clientHead: "client_head"
+            case .clientBody: "client_body"
+            case .clientSend: "client_send"
+            case .clientIdle: "client_idle"
+            case .backendConnect: "backend_connect"
+            case .backendResponse: "backend_response"
+            case .backendBody: "backend_body"
+            case .tcpIdle: "tcp_idle"
+            }
+        }
     }
 
     /// Why a listener paused accepting, as counted.
@@ -48,6 +68,7 @@ public final class TrafficCounters: Sendable {
     private let latencyBuckets: InlineArray<14, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let latencyNanoseconds = Atomic(0)
     private let acceptPauses: InlineArray<2, Atomic<Int>> = InlineArray { _ in Atomic(0) }
+    private let timeouts: InlineArray<8, Atomic<Int>> = InlineArray { _ in Atomic(0) }
 
     public init() {}
 
@@ -68,6 +89,7 @@ public final class TrafficCounters: Sendable {
         for index in 0..<14 { counts.latencyBuckets[index] = latencyBuckets[index].load(ordering: .relaxed) }
         counts.latencySum = Double(latencyNanoseconds.load(ordering: .relaxed)) / 1e9
         for kind in AcceptPauseKind.allCases { counts.acceptPauses[kind.rawValue] = acceptPauses[kind.rawValue].load(ordering: .relaxed) }
+        for phase in TimeoutPhase.allCases { counts.timeouts[phase.rawValue] = timeouts[phase.rawValue].load(ordering: .relaxed) }
         return counts
     }
 
@@ -108,4 +130,6 @@ public final class TrafficCounters: Sendable {
     func connectionClosed() { activeConnections.wrappingSubtract(1, ordering: .relaxed) }
 
     func acceptPaused(_ kind: AcceptPauseKind) { acceptPauses[kind.rawValue].wrappingAdd(1, ordering: .relaxed) }
+
+    func timedOut(_ phase: TimeoutPhase) { timeouts[phase.rawValue].wrappingAdd(1, ordering: .relaxed) }
 }

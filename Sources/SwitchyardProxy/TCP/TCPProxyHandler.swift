@@ -5,7 +5,7 @@ import SwitchyardIO
 /// One client connection of a TCP listener: picks a backend (trying others when a connect fails, up
 /// to the pool's retries), then moves bytes both ways as they come. Reads pause on the side whose peer
 /// cannot take more (backpressure), and a half-close on one side is passed on to the other.
-final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableConnection {
+final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableConnection, DeadlineTimerOwner {
     private let worker: ProxyWorker
     private let listenerName: String
     private let listenerCounters: TrafficCounters
@@ -25,6 +25,10 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     /// The connection caps this connection holds a place in, until it closes.
     private let gate: ConnectionGate
 
+    /// The session's idle deadline, moved on every byte either way.
+    private var idleTimer: DeadlineTimer!
+    private var idleTimeout = TimeAmount.seconds(600)
+
     init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientKey: [UInt8], gate: ConnectionGate) {
         self.connection = connection
         self.gate = gate
@@ -32,6 +36,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
         self.clientKey = clientKey
+        self.idleTimer = DeadlineTimer(loop: connection.loop, owner: self)
     }
 
     var clientIsWritable: Bool { connection.isWritable }
@@ -43,10 +48,13 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
         listenerCounters.connectionOpened()
         started = .now()
         let config = worker.currentConfig()
-        guard let pool = config.listeners[listenerName]?.spec.defaultPool, let balancer = worker.balancer(for: pool) else {
+        guard let listener = config.listeners[listenerName], let pool = listener.spec.defaultPool, let balancer = worker.balancer(for: pool)
+        else {
             connection.close()
             return
         }
+        idleTimeout = worker.shared.limits.overridden(by: listener.spec.timeouts).tcpIdleTimeout
+        idleTimer.set(started + idleTimeout)
         self.balancer = balancer
         listenerCounters.requestStarted()
         balancer.counters.requestStarted()
@@ -110,6 +118,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     }
 
     func connectionRead(_ buffer: ByteBuffer) {
+        idleTimer.set(.now() + idleTimeout)
         if let upstream {
             upstream.write(buffer)
         } else if early == nil {
@@ -132,6 +141,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
 
     func connectionClosed(error: (any Error)?) {
         closed = true
+        idleTimer.cancel()
         upstream?.owner = nil
         upstream?.close()
         finish(failed: false)
@@ -144,7 +154,15 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     }
 
     func upstreamRead(_ buffer: ByteBuffer) {
+        idleTimer.set(.now() + idleTimeout)
         connection.write(buffer)
+    }
+
+    /// No byte either way for the listener's `tcp_idle_ms`: both sides close.
+    func deadlineReached() {
+        guard !closed else { return }
+        listenerCounters.timedOut(.tcpIdle)
+        connection.close()
     }
 
     func upstreamReadComplete() {
