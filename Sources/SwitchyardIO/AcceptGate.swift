@@ -12,7 +12,8 @@ public protocol AcceptGate: AnyObject, Sendable {
 public enum AcceptPause: Equatable, Sendable {
     /// Its `AcceptGate` had no place left.
     case connectionLimit
-    /// `accept` failed for want of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
-    /// connection stays in the backlog, and trying again at once would spin.
+    /// `accept` failed for want of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), or
+    /// the `DescriptorBudget` is spent (reported as EMFILE): the connection stays in the backlog, and
+    /// trying again at once would spin.
     case outOfResources(errno: Int32)
 }

@@ -110,6 +110,7 @@
             isOpen = false
             loop.deregister(fd: fd)
             Glibc.close(fd)
+            DescriptorBudget.release()
             pending.removeAll()
             pendingBytes = 0
             flushedCount = 0

@@ -13,9 +13,14 @@
             _ completion: @escaping (Result<SocketConnection, any Error>) -> Void
         ) {
             loop.preconditionInEventLoop()
+            guard DescriptorBudget.acquire() else {
+                loop.executeLater { completion(.failure(SocketError(operation: "socket", errno: EMFILE))) }
+                return
+            }
             let fd = SocketConnection.openStreamSocket(for: address)
             guard fd >= 0 else {
                 let error = SocketError(operation: "socket", errno: errno)
+                DescriptorBudget.release()
                 loop.executeLater { completion(.failure(error)) }
                 return
             }
@@ -24,6 +29,7 @@
             guard result == 0 || errno == EINPROGRESS else {
                 let error = SocketError(operation: "connect", errno: errno)
                 Glibc.close(fd)
+                DescriptorBudget.release()
                 loop.executeLater { completion(.failure(error)) }
                 return
             }
@@ -32,6 +38,7 @@
                 try loop.register(pending, fd: fd, events: SocketConnection.events)
             } catch {
                 Glibc.close(fd)
+                DescriptorBudget.release()
                 loop.executeLater { completion(.failure(error)) }
                 return
             }
@@ -80,6 +87,7 @@
             timer?.cancel()
             loop.deregister(fd: fd)
             Glibc.close(fd)
+            DescriptorBudget.release()
             loop.executeLater { completion(.failure(error)) }
         }
 

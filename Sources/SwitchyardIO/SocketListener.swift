@@ -113,10 +113,17 @@
                     pause(for: Self.limitPause, .connectionLimit)
                     return
                 }
+                guard DescriptorBudget.acquire() else {
+                    gate?.leave()
+                    pause(for: resourceBackoff, .outOfResources(errno: EMFILE))
+                    resourceBackoff = min(resourceBackoff * 2, Self.maxResourceBackoff)
+                    return
+                }
                 let client = c_switchyard_accept_nonblocking(fd)
                 guard client >= 0 else {
                     let code = errno
                     gate?.leave()
+                    DescriptorBudget.release()
                     switch code {
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                         pause(for: resourceBackoff, .outOfResources(errno: code))
@@ -136,6 +143,7 @@
                 } catch {
                     Glibc.close(client)
                     gate?.leave()
+                    DescriptorBudget.release()
                     continue
                 }
                 accept(connection)

@@ -77,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
         let snapshot = RuntimeConfigBox()
         let openFiles = OpenFileLimit.raiseToHardLimit()
+        DescriptorBudget.configure(openFiles: openFiles)
         let proxy =
             proxyThreads == 0
             ? nil

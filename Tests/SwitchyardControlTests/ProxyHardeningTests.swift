@@ -71,4 +71,18 @@ struct ProxyHardeningTests {
             #expect(try await TestServer.through(port).status == 200)
         }
     }
+
+    @Test("a client that half-closes after a complete request still gets its response")
+    func halfClosedClient() async throws {
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await server.proxy(pool: "web", backends: [("a", backend.port)])
+            let reply = try await RawHTTP.exchange(port: port, "GET /sleep/100 HTTP/1.1\r\nHost: x\r\n\r\n", closeWrite: true)
+            #expect(reply.hasPrefix("HTTP/1.1 200 ") && reply.contains("Connection: close\r\n") && reply.hasSuffix("a\n"), "\(reply.debugDescription)")
+            // Half-closed in the middle of a head: nothing to answer, the connection just closes.
+            let partial = try await RawHTTP.exchange(port: port, "GET / HTTP/1.1\r\nHost:", closeWrite: true)
+            #expect(partial.isEmpty)
+        }
+    }
 }

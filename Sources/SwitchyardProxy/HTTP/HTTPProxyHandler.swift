@@ -111,6 +111,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     /// Reads wait: for the current response (pipelining) or for a backend connection.
     private var readsHeld = false
     private var closing = false
+    /// The client half-closed after a complete request: the connection ends with this response.
+    private var clientInputClosed = false
     private var waiting = Waiting.nothing
     private var timer: DeadlineTimer!
     /// The process's limits with the listener's timeouts in force, as of `routingGeneration`.
@@ -162,8 +164,13 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         }
     }
 
-    /// HTTP has no half-close: a client that stopped sending is gone.
+    /// A client that stopped sending after a complete request still gets its response (then the
+    /// connection closes), as curl's and HAProxy's users expect; in any other state it is gone.
     func connectionInputClosed() {
+        if let exchange, exchange.requestBody.isComplete {
+            clientInputClosed = true
+            return
+        }
         closing = true
         connection.close()
     }
@@ -550,6 +557,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     private var mustCloseClient: Bool {
         guard let exchange else { return true }
         return !exchange.head.keepAlive || exchange.response?.framing == .untilClose || !exchange.requestBody.isComplete
+            || clientInputClosed
     }
 
     private func forwardResponseBody(_ buffer: ByteBuffer, _ exchange: Exchange) {
@@ -650,7 +658,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         }
         abandonUpstream()
         finishCounters(status: status)
-        let keepAlive = exchange.head.keepAlive && exchange.requestBody.isComplete
+        let keepAlive = exchange.head.keepAlive && exchange.requestBody.isComplete && !clientInputClosed
         self.exchange = nil
         let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
         if keepAlive {
