@@ -64,7 +64,7 @@ struct ChangeStatement {
         case (.listener, .listener(let spec)?):
             let settings = ResourceJSON.encode(ListenerSettings(
                     tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections,
-                    timeouts: spec.timeouts))
+                    timeouts: spec.timeouts, rateLimit: spec.rateLimit))
             if change.before == nil {
                 rowChange(
                     """

@@ -49,4 +49,5 @@ struct ListenerSettings: Codable, Sendable {
     var trustedProxies: [String]?
     var maxConnections: Int?
     var timeouts: ListenerTimeouts?
+    var rateLimit: RateLimitSpec?
 }

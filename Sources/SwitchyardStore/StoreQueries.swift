@@ -178,7 +178,8 @@ enum StoreQueries {
             let spec = ListenerSpec(
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,
                 allow: settings.allow, deny: settings.deny, trustedProxies: settings.trustedProxies ?? [],
-                maxConnections: settings.maxConnections, timeouts: settings.timeouts ?? ListenerTimeouts())
+                maxConnections: settings.maxConnections, timeouts: settings.timeouts ?? ListenerTimeouts(),
+                rateLimit: settings.rateLimit)
             records.append(ListenerRecord(name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
         }
         guard !records.isEmpty else { return records }

@@ -91,6 +91,7 @@ protocol ListenerFields {
     var trustedProxies: [String]? { get }
     var maxConnections: Int? { get }
     var timeouts: Schemas.ListenerTimeouts? { get }
+    var rateLimit: Schemas.RateLimit? { get }
     /// The TLS settings; the two shapes differ only in whether the key is required.
     var tlsSpec: TLSSpec? { get }
 }
@@ -117,7 +118,8 @@ extension ListenerSpec {
             deny: input.deny ?? [],
             trustedProxies: input.trustedProxies ?? [],
             maxConnections: input.maxConnections,
-            timeouts: input.timeouts.map(ListenerTimeouts.init) ?? ListenerTimeouts())
+            timeouts: input.timeouts.map(ListenerTimeouts.init) ?? ListenerTimeouts(),
+            rateLimit: input.rateLimit.map(RateLimitSpec.init))
     }
 
     /// Keeps the stored private key when a request repeats the certificate without the key
@@ -207,6 +209,7 @@ extension Schemas.Listener {
             trustedProxies: spec.trustedProxies,
             maxConnections: spec.maxConnections,
             timeouts: .init(spec.timeouts),
+            rateLimit: spec.rateLimit.map(Schemas.RateLimit.init),
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
@@ -243,7 +246,8 @@ extension Schemas.Config {
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
                 tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
-                trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections, timeouts: .init(spec.timeouts))
+                trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections, timeouts: .init(spec.timeouts),
+                rateLimit: spec.rateLimit.map(Schemas.RateLimit.init))
         }
         self.init(generation: generation, pools: pools, listeners: listeners)
     }
@@ -301,5 +305,21 @@ extension Schemas.ListenerTimeouts {
         self.init(
             clientHeadMs: timeouts.clientHeadMs, clientBodyMs: timeouts.clientBodyMs, clientBodyMinRate: timeouts.clientBodyMinRate,
             clientSendMs: timeouts.clientSendMs, clientIdleMs: timeouts.clientIdleMs, tcpIdleMs: timeouts.tcpIdleMs)
+    }
+}
+
+extension RateLimitSpec {
+    init(_ input: Schemas.RateLimit) {
+        self.init(
+            connectionsPerSecond: input.connectionsPerSecond, connectionBurst: input.connectionBurst,
+            requestsPerSecond: input.requestsPerSecond, requestBurst: input.requestBurst)
+    }
+}
+
+extension Schemas.RateLimit {
+    init(_ spec: RateLimitSpec) {
+        self.init(
+            connectionsPerSecond: spec.connectionsPerSecond, connectionBurst: spec.connectionBurst,
+            requestsPerSecond: spec.requestsPerSecond, requestBurst: spec.requestBurst)
     }
 }

@@ -13,11 +13,12 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
     /// Open client connections at most (on each instance); nil: only the process-wide cap holds.
     public var maxConnections: Int?
     public var timeouts: ListenerTimeouts
+    public var rateLimit: RateLimitSpec?
 
     public init(
         bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
         routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = [],
-        maxConnections: Int? = nil, timeouts: ListenerTimeouts = ListenerTimeouts()
+        maxConnections: Int? = nil, timeouts: ListenerTimeouts = ListenerTimeouts(), rateLimit: RateLimitSpec? = nil
     ) {
         self.bind = bind
         self.port = port
@@ -30,6 +31,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         self.trustedProxies = trustedProxies
         self.maxConnections = maxConnections
         self.timeouts = timeouts
+        self.rateLimit = rateLimit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +48,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         trustedProxies = try container.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
         timeouts = try container.decodeIfPresent(ListenerTimeouts.self, forKey: .timeouts) ?? ListenerTimeouts()
+        rateLimit = try container.decodeIfPresent(RateLimitSpec.self, forKey: .rateLimit)
     }
 
     /// Every pool this listener sends traffic to.
@@ -78,6 +81,7 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         if trustedProxies.count > 10_000 { errors.add("trusted_proxies", "at most 10000 networks") }
         if let maxConnections { errors.check("max_connections", maxConnections, in: 1...10_000_000) }
         timeouts.check(into: &errors, protocol: self.protocol)
+        rateLimit?.check(into: &errors, protocol: self.protocol)
         for (index, route) in routes.enumerated() {
             route.check(into: &errors, field: "routes[\(index)]")
         }

@@ -108,6 +108,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     private var defaultBalancer: PoolBalancer?
     /// Whether the listener (as of `routingGeneration`) trusts this client's forwarding fields.
     private var clientIsTrusted = false
+    /// The listener's per-client request rate limit, if it has one (as of `routingGeneration`).
+    private var requestLimiter: ClientRateLimiter?
     /// Reads wait: for the current response (pipelining) or for a backend connection.
     private var readsHeld = false
     private var closing = false
@@ -299,6 +301,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         defaultBalancer = nil
         clientIsTrusted = listener.map { listener in IPAddress(bytes: clientKey).map(listener.trusts) ?? false } ?? false
         limits = listener.map { worker.shared.limits.overridden(by: $0.spec.timeouts) } ?? worker.shared.limits
+        requestLimiter = listener.flatMap { worker.shared.rateLimiters.limiter(for: listenerName, $0.spec.rateLimit) }
+        if requestLimiter?.limitsRequests == false { requestLimiter = nil }
     }
 
     private func startExchange(_ head: RequestHead, buffer: ByteBuffer) {
@@ -310,6 +314,14 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         guard let balancer = resolved else {
             listenerCounters.answered(status: 503)
             respondAndClose(status: 503, detail: "no route for this request")
+            return
+        }
+        if let requestLimiter, let retryAfter = requestLimiter.admitRequest(ClientRateLimiter.clientKey(clientKey)) {
+            listenerCounters.requestRateLimited()
+            listenerCounters.answered(status: 429)
+            closeAfter(
+                ProxyErrorResponse.make(
+                    status: 429, detail: "too many requests from this client", close: true, retryAfter: retryAfter, allocator: allocator))
             return
         }
         listenerCounters.requestStarted()

@@ -103,6 +103,12 @@ public final class ProxyMetrics: Sendable {
             if kind == "listener" {
                 out += "# HELP \(prefix)_accept_paused_total Pauses of accepting: at the connection limit, or out of descriptors or memory.\n"
                 out += "# TYPE \(prefix)_accept_paused_total counter\n"
+                out += "# HELP \(prefix)_rate_limited_total Connections and requests refused by a per-client rate limit.\n"
+                out += "# TYPE \(prefix)_rate_limited_total counter\n"
+                for (name, counts) in sorted where counts.rateLimitedConnections + counts.rateLimitedRequests > 0 {
+                    out += "\(prefix)_rate_limited_total{\(labels(kind, name)),kind=\"connection\"} \(counts.rateLimitedConnections)\n"
+                    out += "\(prefix)_rate_limited_total{\(labels(kind, name)),kind=\"request\"} \(counts.rateLimitedRequests)\n"
+                }
                 out += "# HELP \(prefix)_timeouts_total Timeouts that expired, by phase.\n# TYPE \(prefix)_timeouts_total counter\n"
                 for (name, counts) in sorted {
                     for phase in TrafficCounters.TimeoutPhase.allCases where counts.timeouts[phase.rawValue] > 0 {

@@ -26,6 +26,9 @@ public final class TrafficCounters: Sendable {
         public var acceptPauses = [Int](repeating: 0, count: AcceptPauseKind.allCases.count)
         /// Listeners: expired timeouts, by `TimeoutPhase.rawValue`.
         public var timeouts = [Int](repeating: 0, count: TimeoutPhase.allCases.count)
+        /// Listeners: connections and requests refused by a per-client rate limit.
+        public var rateLimitedConnections = 0
+        public var rateLimitedRequests = 0
     }
 
     /// Which timeout expired, as counted.
@@ -69,6 +72,8 @@ public final class TrafficCounters: Sendable {
     private let latencyNanoseconds = Atomic(0)
     private let acceptPauses: InlineArray<2, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let timeouts: InlineArray<8, Atomic<Int>> = InlineArray { _ in Atomic(0) }
+    private let rateLimitedConnections = Atomic(0)
+    private let rateLimitedRequests = Atomic(0)
 
     public init() {}
 
@@ -90,6 +95,8 @@ public final class TrafficCounters: Sendable {
         counts.latencySum = Double(latencyNanoseconds.load(ordering: .relaxed)) / 1e9
         for kind in AcceptPauseKind.allCases { counts.acceptPauses[kind.rawValue] = acceptPauses[kind.rawValue].load(ordering: .relaxed) }
         for phase in TimeoutPhase.allCases { counts.timeouts[phase.rawValue] = timeouts[phase.rawValue].load(ordering: .relaxed) }
+        counts.rateLimitedConnections = rateLimitedConnections.load(ordering: .relaxed)
+        counts.rateLimitedRequests = rateLimitedRequests.load(ordering: .relaxed)
         return counts
     }
 
@@ -132,4 +139,8 @@ public final class TrafficCounters: Sendable {
     func acceptPaused(_ kind: AcceptPauseKind) { acceptPauses[kind.rawValue].wrappingAdd(1, ordering: .relaxed) }
 
     func timedOut(_ phase: TimeoutPhase) { timeouts[phase.rawValue].wrappingAdd(1, ordering: .relaxed) }
+
+    func connectionRateLimited() { rateLimitedConnections.wrappingAdd(1, ordering: .relaxed) }
+
+    func requestRateLimited() { rateLimitedRequests.wrappingAdd(1, ordering: .relaxed) }
 }

@@ -76,6 +76,7 @@ actor ListenerManager {
             }
         }
         states.withLock { $0 = next }
+        workers.first?.shared.rateLimiters.retain(config.listeners)
     }
 
     func closeAll() async {
@@ -120,6 +121,25 @@ actor ListenerManager {
         guard let listener = worker.currentConfig().listeners[name], let client, listener.admits(client.address) else {
             gate.leave()
             connection.close()
+            return
+        }
+        if let limiter = worker.shared.rateLimiters.limiter(for: name, listener.spec.rateLimit),
+            let retryAfter = limiter.admitConnection(ClientRateLimiter.clientKey(client.address.bytes))
+        {
+            // Over the client's connection rate: HTTP clients are told when to come back, TCP ones refused.
+            let counters = worker.shared.metrics.listener(name)
+            counters.connectionRateLimited()
+            gate.leave()
+            if isTCP {
+                connection.close()
+            } else {
+                counters.answered(status: 429)
+                connection.write(
+                    ProxyErrorResponse.make(
+                        status: 429, detail: "too many connections from this client", close: true, retryAfter: retryAfter,
+                        allocator: ByteBufferAllocator()))
+                connection.closeAfterFlush()
+            }
             return
         }
         if isTCP {

@@ -125,4 +125,5 @@ struct ProxyShared: Sendable {
     let metrics: ProxyMetrics
     let limits: HTTPLimits
     let logger: Logger
+    let rateLimiters = RateLimiterRegistry()
 }
