@@ -95,6 +95,8 @@ import Testing
             ("GET http:/a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
             ("GET http:///x HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
             ("GET a.test HTTP/1.1\r\nHost: a.test\r\n\r\n", 400),
+            // Bytes over 0x7F in the target (URIs are ASCII; the backend may decode them otherwise).
+            ("GET /caf\u{E9} HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),

@@ -8,7 +8,7 @@ public struct ChunkedBodyScanner: Sendable {
     }
 
     private enum State: Sendable {
-        case size, sizeExtension, sizeLF, data, dataCR, dataLF, trailerStart, trailerLine, trailerLF, finalLF, done
+        case size, sizeWhitespace, sizeExtension, sizeLF, data, dataCR, dataLF, trailerStart, trailerName, trailerLine, trailerLF, finalLF, done
     }
 
     private var state = State.size
@@ -41,12 +41,23 @@ public struct ChunkedBodyScanner: Sendable {
                     remaining = remaining << 4 | digit
                     sawDigit = true
                     if remaining > Self.maxChunkSize { throw Malformed(reason: "chunk size too large") }
-                } else if sawDigit && (byte == UInt8(ascii: ";") || byte == HeadBytes.space || byte == HeadBytes.tab) {
+                } else if sawDigit && byte == UInt8(ascii: ";") {
                     state = .sizeExtension
+                    lineBytes = 0
+                } else if sawDigit && (byte == HeadBytes.space || byte == HeadBytes.tab) {
+                    state = .sizeWhitespace
                     lineBytes = 0
                 } else if sawDigit && byte == HeadBytes.cr {
                     state = .sizeLF
                 } else {
+                    throw Malformed(reason: "invalid chunk size")
+                }
+            case .sizeWhitespace:
+                // RFC 9112 §7.1.1: whitespace after the size only before a chunk extension's ";".
+                lineBytes += 1
+                if byte == UInt8(ascii: ";") {
+                    state = .sizeExtension
+                } else if (byte != HeadBytes.space && byte != HeadBytes.tab) || lineBytes > Self.maxLineBytes {
                     throw Malformed(reason: "invalid chunk size")
                 }
             case .sizeExtension:
@@ -83,11 +94,19 @@ public struct ChunkedBodyScanner: Sendable {
                 if byte == HeadBytes.cr {
                     state = .finalLF
                 } else if HeadBytes.isTokenByte[Int(byte)] {
-                    state = .trailerLine
+                    state = .trailerName
                 } else {
                     throw Malformed(reason: "invalid trailer field")
                 }
                 lineBytes += 1
+            case .trailerName:
+                // A trailer is a field line, "name: value": anything else (a request line, say) is refused.
+                lineBytes += 1
+                if byte == HeadBytes.colon {
+                    state = .trailerLine
+                } else if !HeadBytes.isTokenByte[Int(byte)] || lineBytes > Self.maxLineBytes {
+                    throw Malformed(reason: "invalid trailer field")
+                }
             case .trailerLine:
                 lineBytes += 1
                 if byte == HeadBytes.cr {

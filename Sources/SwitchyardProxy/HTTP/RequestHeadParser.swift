@@ -49,7 +49,8 @@ public enum RequestHeadParser {
         guard !method.isEmpty, index < line.upperBound, bytes[index] == HeadBytes.space else { throw .badRequest("malformed request line") }
         index += 1
         let targetStart = index
-        while index < line.upperBound, bytes[index] > 0x20, bytes[index] != 0x7F { index += 1 }
+        // Visible ASCII only (RFC 3986): a control byte, DEL or a byte over 0x7F ends the target, and is refused.
+        while index < line.upperBound, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
         let target = targetStart..<index
         guard !target.isEmpty, index < line.upperBound, bytes[index] == HeadBytes.space else { throw .badRequest("malformed request line") }
         let version = (index + 1)..<line.upperBound
