@@ -29,6 +29,15 @@ extension Store {
         }
     }
 
+    /// Whether any token exists (a start with none creates the bootstrap admin token).
+    public func hasTokens() async throws -> Bool {
+        try await withConnection { connection in
+            let rows = try await connection.query("SELECT 1 FROM tokens LIMIT 1", logger: self.logger)
+            for try await _ in rows { return true }
+            return false
+        }
+    }
+
     /// Creates the first admin token when there is no token at all; returns whether it did.
     public func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
         do {

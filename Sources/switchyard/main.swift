@@ -48,8 +48,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Name of this instance in GET /v1/instances (env SWITCHYARD_INSTANCE_NAME).")
     var instanceName: String = ProcessInfo.processInfo.environment["SWITCHYARD_INSTANCE_NAME"] ?? ProcessInfo.processInfo.hostName
 
-    @Option(help: "Where a generated bootstrap admin token is written (env SWITCHYARD_ADMIN_TOKEN_FILE).")
-    var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
+    @Option(
+        help:
+            "Where a generated bootstrap admin token is written, mode 0600, in a directory only its owner may enter (env SWITCHYARD_ADMIN_TOKEN_FILE); empty: only shown on the terminal."
+    )
+    var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/secrets/admin-token"
 
     @Option(
         help:
