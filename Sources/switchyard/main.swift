@@ -20,12 +20,29 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL (env DATABASE_URL), e.g. postgres://user:pw@127.0.0.1:5432/switchyard")
     var databaseURL: String? = ProcessInfo.processInfo.environment["DATABASE_URL"]
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).")
+    @Option(help: "Log level: \(Self.logLevels) (env LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+
+    static let logLevels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// The level `logLevel` names, in any case; a level that does not exist is an error at start, not
+    /// silently "info" (a typo would otherwise hide the very messages someone asked for).
+    var level: Logger.Level {
+        get throws {
+            guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+                throw ValidationError("invalid log level '\(logLevel)' (--log-level or LOG_LEVEL): expected one of \(Self.logLevels)")
+            }
+            return level
+        }
+    }
+
+    func validate() throws {
+        _ = try level
+    }
 
     func makeLogger(_ label: String) -> Logger {
         var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = (try? level) ?? .info
         return logger
     }
 
