@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardStore
 import Testing
 
 /// The `switchyard` executable itself, for what is decided before the server starts.
@@ -40,5 +41,37 @@ struct CommandLineTests {
         let environment = try Self.run(["migrate", "--database-url", database], environment: ["LOG_LEVEL": "loud"])
         #expect(environment.status != 0)
         #expect(environment.output.contains("'loud'") && environment.output.contains("LOG_LEVEL"), "\(environment.output)")
+        #expect(!(flag.output + environment.output).contains("pw-not-shown"))
+    }
+
+    @Test("a database URL in an error at start never shows its password")
+    func databaseURLRedactedAtStart() throws {
+        // No host: refused before any connection is tried.
+        let run = try Self.run(["migrate", "--database-url", "postgres://sy:pw-not-shown@/switchyard", "--log-level", "INFO"])
+        #expect(run.status != 0)
+        #expect(run.output.contains("postgres://sy:***@/switchyard"), "\(run.output)")
+        #expect(!run.output.contains("pw-not-shown"))
+    }
+
+    @Test("passwords are hidden in every URL of a text, parsable or not")
+    func passwordRedaction() throws {
+        let cases: [(String, String)] = [
+            ("postgres://user:secret@host:5432/db", "postgres://user:***@host:5432/db"),
+            ("postgres://user@host/db", "postgres://user@host/db"),
+            ("postgres://host/db", "postgres://host/db"),
+            ("got 'postgres://u:p@ss/w#rd@db.example:5432/x?sslmode=require' here", "got 'postgres://u:***@db.example:5432/x?sslmode=require' here"),
+            ("a postgresql://a:1@h/d and b postgres://b:2@h/d", "a postgresql://a:***@h/d and b postgres://b:***@h/d"),
+            ("no url at all", "no url at all"),
+            ("postgres://user:@host/db", "postgres://user:***@host/db"),
+        ]
+        for (text, expected) in cases { #expect(PasswordRedaction.redacting(text) == expected) }
+
+        #expect(throws: StoreError.self) { try StoreConfiguration(url: "postgres://u:hunter2@/db") }
+        do {
+            _ = try StoreConfiguration(url: "mysql://u:hunter2@host/db")
+        } catch {
+            #expect("\(error)".contains("mysql://u:***@host/db") && !"\(error)".contains("hunter2"), "\(error)")
+        }
+        #expect(!"\(StoreError.unavailable("cannot reach postgres://u:hunter2@h/db"))".contains("hunter2"))
     }
 }
