@@ -66,6 +66,7 @@ public struct ControlServer: Sendable {
                 dateTranscoder: InternetDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
+                EnumValueMiddleware(),
                 WaitAppliedMiddleware(store: store), PreencodedBodyMiddleware(),
             ])
         let logger = self.logger

@@ -107,19 +107,22 @@ struct ProblemMiddleware: ServerMiddleware {
         return underlying.isEmpty ? error.causeDescription : "\(error.causeDescription): \(underlying)"
     }
 
+    /// A coding path as the API names fields: `health_check.path`, `routes[1].pool` ("body" when empty).
+    static func fieldPath(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text.isEmpty ? "body" : text
+    }
+
     /// Names the field a JSON decoding error is about, as a dotted path.
     static func fieldError(_ error: DecodingError) -> FieldError {
-        func path(_ keys: [any CodingKey]) -> String {
-            var text = ""
-            for key in keys {
-                if let index = key.intValue {
-                    text += "[\(index)]"
-                } else {
-                    text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
-                }
-            }
-            return text.isEmpty ? "body" : text
-        }
+        let path = fieldPath
         switch error {
         case .keyNotFound(let key, let context):
             return FieldError(field: path(context.codingPath + [key]), message: "is required")
