@@ -56,7 +56,9 @@ extension APIHandler {
         let resolved = spec
         let outcome: WriteOutcome<Schemas.Backend>
         if let key = input.headers.idempotencyKey {
-            outcome = try await idempotentWrite(key: key, request: body) { transaction in
+            outcome = try await idempotentWrite(
+                key: key, request: body, exists: { try await self.store.backend(name, in: pool) != nil }
+            ) { transaction in
                 // The pool stays while we add to it; other registrations in it go on side by side.
                 guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
                 if try await transaction.backend(name, in: pool) != nil {

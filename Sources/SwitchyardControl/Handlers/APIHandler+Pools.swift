@@ -25,7 +25,9 @@ extension APIHandler {
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
         let name = body.name
         let resolved = spec
-        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+        let outcome = try await idempotentWrite(
+            key: input.headers.idempotencyKey, request: body, exists: { try await self.store.pool(name) != nil }
+        ) { transaction in
             if try await transaction.pool(name) != nil { throw APIError.conflict("a pool named '\(name)' already exists") }
             try await transaction.apply(ConfigChange(resource: .pool(name), before: nil, after: .pool(resolved)))
             let record = try await transaction.pool(name)!

@@ -51,7 +51,8 @@ struct AuthMiddleware: ServerMiddleware {
             let held = token.scopes.map(\.rawValue).joined(separator: ", ")
             throw APIError.forbidden("token '\(token.name)' has scopes [\(held)]; this call needs \(required.rawValue)")
         }
-        let context = CallerContext(actor: token.name, scopes: token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
+        let context = CallerContext(
+            tokenID: token.id, actor: token.name, scopes: token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
         return try await CallerContext.$current.withValue(context) {
             try await next(request, body, metadata)
         }
