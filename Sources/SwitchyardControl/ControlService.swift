@@ -60,7 +60,7 @@ public struct ControlService: Service {
     public func run() async throws {
         try await migrateWhenReachable()
         try await bootstrapAdminToken()
-        let tokenCache = TokenCache()
+        let tokenCache = TokenCache(unknownLifetime: configuration.api.limits.unknownTokenLifetime)
         let observed = ObservedState(dataPlane: dataPlane)
         let server = ControlServer(
             configuration: configuration.api, store: store, metrics: metrics, tokenCache: tokenCache, observed: observed, logger: logger)

@@ -79,8 +79,48 @@ struct Serve: AsyncParsableCommand {
         ProcessInfo.processInfo.environment["SWITCHYARD_PROXY_THREADS"].flatMap { Int($0) }
         ?? ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Seconds after which an API connection that sends nothing is closed (env SWITCHYARD_API_IDLE_TIMEOUT; default 60).")
+    var apiIdleTimeout: Int = Self.environmentInteger("SWITCHYARD_API_IDLE_TIMEOUT") ?? Int(Self.apiDefaults.idleTimeout.components.seconds)
+
+    @Option(help: "API connections open at once; more wait in the accept queue (env SWITCHYARD_API_MAX_CONNECTIONS; default 512).")
+    var apiMaxConnections: Int = Self.environmentInteger("SWITCHYARD_API_MAX_CONNECTIONS") ?? Self.apiDefaults.maximumConnections
+
+    @Option(help: "Largest API request body in bytes, whatever its Content-Type (env SWITCHYARD_API_MAX_BODY_BYTES; default 16 MiB).")
+    var apiMaxBodyBytes: Int = Self.environmentInteger("SWITCHYARD_API_MAX_BODY_BYTES") ?? Self.apiDefaults.maximumBodyBytes
+
+    @Option(help: "API request bodies over 64 KiB held at once; another is answered 503 (env SWITCHYARD_API_MAX_LARGE_BODIES; default 4).")
+    var apiMaxLargeBodies: Int = Self.environmentInteger("SWITCHYARD_API_MAX_LARGE_BODIES") ?? Self.apiDefaults.maximumLargeBodies
+
+    static let apiDefaults = APILimits()
+
+    /// An integer from the environment; a value that is not one is reported by `validate()`.
+    static func environmentInteger(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment[name].flatMap { Int($0) }
+    }
+
+    var apiLimits: APILimits {
+        var limits = APILimits()
+        limits.idleTimeout = .seconds(apiIdleTimeout)
+        limits.maximumConnections = apiMaxConnections
+        limits.maximumBodyBytes = apiMaxBodyBytes
+        limits.maximumLargeBodies = apiMaxLargeBodies
+        return limits
+    }
+
     func validate() throws {
         guard proxyThreads >= 0 else { throw ValidationError("--proxy-threads must be 0 (no data plane) or more") }
+        for name in [
+            "SWITCHYARD_PROXY_THREADS", "SWITCHYARD_API_IDLE_TIMEOUT", "SWITCHYARD_API_MAX_CONNECTIONS", "SWITCHYARD_API_MAX_BODY_BYTES",
+            "SWITCHYARD_API_MAX_LARGE_BODIES",
+        ] {
+            if let value = ProcessInfo.processInfo.environment[name], Int(value) == nil {
+                throw ValidationError("\(name) must be an integer, not '\(value)'")
+            }
+        }
+        guard apiIdleTimeout >= 1 else { throw ValidationError("--api-idle-timeout must be at least 1 (seconds)") }
+        guard apiMaxConnections >= 1 else { throw ValidationError("--api-max-connections must be at least 1") }
+        guard apiMaxBodyBytes >= 1024 else { throw ValidationError("--api-max-body-bytes must be at least 1024") }
+        guard apiMaxLargeBodies >= 1 else { throw ValidationError("--api-max-large-bodies must be at least 1") }
     }
 
     func run() async throws {
@@ -91,7 +131,7 @@ struct Serve: AsyncParsableCommand {
         let proxy = proxyThreads == 0 ? nil : ProxyService(configuration: .init(eventLoops: proxyThreads), box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
-                api: try ControlServer.Configuration(address: api), instanceName: instanceName,
+                api: try ControlServer.Configuration(address: api, limits: apiLimits), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
             store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)

@@ -40,7 +40,9 @@ struct AuthMiddleware: ServerMiddleware {
         if let cached = cache.token(forHash: hash) {
             token = cached
         } else {
+            if cache.isKnownUnknown(hash) { throw APIError.unauthorized("unknown or revoked token") }
             guard let found = try await store.token(secretHash: hash), TokenSecret.constantTimeEquals(found.storedHash, hash) else {
+                cache.rememberUnknown(hash)
                 throw APIError.unauthorized("unknown or revoked token")
             }
             token = found.token

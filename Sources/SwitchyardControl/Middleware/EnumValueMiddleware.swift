@@ -76,7 +76,7 @@ struct EnumValueMiddleware: ServerMiddleware {
         } catch {
             // Bodies of JSON requests come here buffered (`NullRejectingMiddleware`), so they can be read again.
             guard let first = BadValue(error), let body, case .multiple = body.iterationBehavior,
-                let data = try? await Data(collecting: body, upTo: NullRejectingMiddleware.maximumBodyBytes),
+                let data = try? await Data(collecting: body, upTo: .max),
                 var document = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             else { throw error }
             var errors: [FieldError] = []

@@ -42,9 +42,11 @@ struct TestServer: Sendable {
     }()
 
     /// Creates a fresh database and runs `body` against a server on it; everything is torn down after.
-    static func with<T>(pollInterval: Duration = .seconds(5), _ body: (TestServer) async throws -> T) async throws -> T {
+    static func with<T>(
+        pollInterval: Duration = .seconds(5), apiLimits: APILimits = APILimits(), _ body: (TestServer) async throws -> T
+    ) async throws -> T {
         let database = try await createDatabase()
-        let server = try await start(storeConfiguration: database, pollInterval: pollInterval)
+        let server = try await start(storeConfiguration: database, pollInterval: pollInterval, apiLimits: apiLimits)
         do {
             let value = try await body(server)
             try await server.stop()
@@ -62,7 +64,8 @@ struct TestServer: Sendable {
     /// throws its error.
     static func start(
         storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true,
-        adminToken: String? = TestServer.adminToken, adminTokenFile: String? = nil, logger: Logger = TestServer.logger
+        adminToken: String? = TestServer.adminToken, adminTokenFile: String? = nil, apiLimits: APILimits = APILimits(),
+        logger: Logger = TestServer.logger
     ) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -75,7 +78,7 @@ struct TestServer: Sendable {
             : nil
         let control = ControlService(
             configuration: .init(
-                api: .init(host: "127.0.0.1", port: 0), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
+                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
                 heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
