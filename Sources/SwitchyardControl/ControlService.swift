@@ -14,7 +14,8 @@ public struct ControlService: Service {
         public var instanceName: String
         /// The bootstrap admin token's secret (SWITCHYARD_ADMIN_TOKEN); generated when nil.
         public var adminToken: String?
-        /// Where a generated bootstrap token is written (mode 0600).
+        /// Where a generated bootstrap token is written (mode 0600, in a directory only its owner may
+        /// enter; see `AdminTokenFile`); nil or empty: shown on the terminal only.
         public var adminTokenFile: String?
         public var heartbeatInterval: Duration
         /// How often the configuration is re-read when no NOTIFY arrives (a fallback).

@@ -20,9 +20,10 @@ struct AdminTokenFile: Sendable {
         let temporaryPath: String
         let path: String
 
-        /// Gives the file its final name (atomically replacing an older one).
+        /// Gives the file its final name (atomically replacing an older one). Should that fail, the error
+        /// names the temporary file, which then still holds the secret.
         func commit() throws {
-            guard rename(temporaryPath, path) == 0 else { throw AdminTokenFileError.system("rename", path, errno) }
+            guard rename(temporaryPath, path) == 0 else { throw AdminTokenFileError.system("rename \(temporaryPath) to", path, errno) }
         }
 
         func discard() {
