@@ -85,6 +85,26 @@ struct ConfigAPITests {
                 ])
             let pools = try await server.get("/v1/pools")
             #expect((pools.json["items"] as? [Any])?.isEmpty == true)
+
+            // Bad choices are named with the rest, each in its place.
+            let choices = try await server.put(
+                "/v1/config",
+                [
+                    "pools": [
+                        [
+                            "name": "web", "retries": 20, "algorithm": "fastest",
+                            "backends": [["name": "a", "address": "127.0.0.1", "port": 0, "admin_state": "off"]],
+                        ]
+                    ],
+                    "listeners": [["name": "l1", "port": 80, "protocol": "quic", "default_pool": "nope"]],
+                ])
+            #expect(choices.status == 400)
+            #expect(
+                Set(choices.errorFields) == [
+                    "pools[0].retries", "pools[0].algorithm", "pools[0].backends[0].port", "pools[0].backends[0].admin_state",
+                    "listeners[0].protocol", "listeners[0].default_pool",
+                ], "\(choices.text)")
+            #expect(try await server.sql("SELECT count(*)::text FROM pools") == ["0"])
         }
     }
 
