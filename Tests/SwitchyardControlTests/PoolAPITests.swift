@@ -86,6 +86,12 @@ struct PoolAPITests {
             let changes = try await server.get("/v1/changes").json["items"] as? [[String: Any]] ?? []
             #expect(!changes.contains { $0["resource_type"] as? String == "pool" })
 
+            // PATCH: the other fields are checked too (against the stored pool), beside the bad choice.
+            try await server.makePool("web")
+            let patch = try await server.patch("/v1/pools/web", ["algorithm": "fastest", "retries": 50])
+            #expect(patch.status == 400)
+            #expect(Set(patch.errorFields) == ["algorithm", "retries"], "\(patch.text)")
+
             let backend = try await server.post("/v1/pools/nowhere/backends", ["name": "b", "address": "10.0.0.1", "port": 0, "admin_state": "off"])
             #expect(backend.status == 400)
             #expect(Set(backend.errorFields) == ["port", "admin_state"])

@@ -129,6 +129,10 @@ extension APIHandler {
         _ pool: String, _ name: String, ifMatch: String?, force: Bool,
         _ change: @escaping @Sendable (BackendSpec) throws -> BackendSpec?
     ) async throws -> (BackendRecord?, Int64) {
+        if ValidationRun.active, let current = try await store.backend(name, in: pool) {
+            // A validation run (`EnumValueMiddleware`) checks the change against the stored backend and stops at `caller`.
+            _ = try change(current.spec)
+        }
         let context = try caller
         return try await store.write(context.writeContext) { transaction in
             // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.

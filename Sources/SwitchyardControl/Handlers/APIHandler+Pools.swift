@@ -62,6 +62,10 @@ extension APIHandler {
     private func changePool(
         _ name: String, ifMatch: String?, _ change: @escaping @Sendable (PoolSpec) throws -> PoolSpec
     ) async throws -> (PoolRecord, Int64) {
+        if ValidationRun.active, let current = try await store.pool(name) {
+            // A validation run (`EnumValueMiddleware`) checks the change against the stored pool and stops at `caller`.
+            _ = try change(current.spec)
+        }
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
             guard let current = try await transaction.pool(name, locking: .pool) else {
