@@ -105,7 +105,7 @@ public struct ControlService: Service {
                 return
             } catch StoreError.unavailable(let message) {
                 if Task.isShuttingDownGracefully || Task.isCancelled { throw CancellationError() }
-                logger.warning("waiting for PostgreSQL", metadata: ["error": "\(message)"])
+                logger.warning("waiting for PostgreSQL", metadata: ["error": "\(PasswordRedaction.redacting(message))"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

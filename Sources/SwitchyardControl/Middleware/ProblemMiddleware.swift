@@ -68,6 +68,7 @@ struct ProblemMiddleware: ServerMiddleware {
         case let storeError as StoreError:
             switch storeError {
             case .unavailable(let detail):
+                let detail = PasswordRedaction.redacting(detail)
                 return Problem(APIError.unavailable("PostgreSQL is unreachable (\(detail)); the last applied configuration keeps serving"))
             case .constraint(let state, let detail) where state == "23505":
                 return Problem(APIError.conflict("already exists: \(detail)"))
