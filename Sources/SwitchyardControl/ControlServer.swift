@@ -12,14 +12,16 @@ public struct ControlServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        public var limits: APILimits
 
-        public init(host: String = "127.0.0.1", port: Int = 9900) {
+        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits()) {
             self.host = host
             self.port = port
+            self.limits = limits
         }
 
         /// Parses "host:port" ("[::1]:9900" for IPv6).
-        public init(address: String) throws {
+        public init(address: String, limits: APILimits = APILimits()) throws {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (0...65535).contains(port)
             else {
@@ -27,7 +29,7 @@ public struct ControlServer: Sendable {
             }
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits)
         }
     }
 
@@ -42,7 +44,9 @@ public struct ControlServer: Sendable {
         configuration: Configuration, store: Store, metrics: APIMetrics = APIMetrics(), observed: ObservedState = ObservedState(dataPlane: nil),
         logger: Logger
     ) {
-        self.init(configuration: configuration, store: store, metrics: metrics, tokenCache: TokenCache(), observed: observed, logger: logger)
+        self.init(
+            configuration: configuration, store: store, metrics: metrics,
+            tokenCache: TokenCache(unknownLifetime: configuration.limits.unknownTokenLifetime), observed: observed, logger: logger)
     }
 
     init(configuration: Configuration, store: Store, metrics: APIMetrics, tokenCache: TokenCache, observed: ObservedState, logger: Logger) {
@@ -56,6 +60,7 @@ public struct ControlServer: Sendable {
 
     /// The Hummingbird application; `onRunning` learns the bound port (useful with port 0).
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let limits = configuration.limits
         let router = Router()
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(
@@ -65,13 +70,18 @@ public struct ControlServer: Sendable {
             configuration: .init(
                 dateTranscoder: InternetDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
-                ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
+                ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache),
+                BodyLimitMiddleware(limits: limits, gate: LargeBodyGate(limit: limits.maximumLargeBodies)), NullRejectingMiddleware(),
+                EnumValueMiddleware(),
                 WaitAppliedMiddleware(store: store), PreencodedBodyMiddleware(),
             ])
         let logger = self.logger
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard"),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard",
+                availableConnectionsDelegate: .maximum(limits.maximumConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("control API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

@@ -14,7 +14,8 @@ public struct ControlService: Service {
         public var instanceName: String
         /// The bootstrap admin token's secret (SWITCHYARD_ADMIN_TOKEN); generated when nil.
         public var adminToken: String?
-        /// Where a generated bootstrap token is written (mode 0600).
+        /// Where a generated bootstrap token is written (mode 0600, in a directory only its owner may
+        /// enter; see `AdminTokenFile`); nil or empty: shown on the terminal only.
         public var adminTokenFile: String?
         public var heartbeatInterval: Duration
         /// How often the configuration is re-read when no NOTIFY arrives (a fallback).
@@ -60,7 +61,7 @@ public struct ControlService: Service {
     public func run() async throws {
         try await migrateWhenReachable()
         try await bootstrapAdminToken()
-        let tokenCache = TokenCache()
+        let tokenCache = TokenCache(unknownLifetime: configuration.api.limits.unknownTokenLifetime)
         let observed = ObservedState(dataPlane: dataPlane)
         let server = ControlServer(
             configuration: configuration.api, store: store, metrics: metrics, tokenCache: tokenCache, observed: observed, logger: logger)
@@ -104,31 +105,62 @@ public struct ControlService: Service {
                 return
             } catch StoreError.unavailable(let message) {
                 if Task.isShuttingDownGracefully || Task.isCancelled { throw CancellationError() }
-                logger.warning("waiting for PostgreSQL", metadata: ["error": "\(message)"])
+                logger.warning("waiting for PostgreSQL", metadata: ["error": "\(PasswordRedaction.redacting(message))"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
     }
 
+    /// Creates the first admin token when there is none. A generated secret is written to the token file
+    /// (see `AdminTokenFile`) and shown only on an interactive terminal: never in the log stream, which
+    /// may be collected and kept elsewhere; the log line names the file instead.
     private func bootstrapAdminToken() async throws {
-        let secret = configuration.adminToken ?? TokenSecret.generate()
-        guard try await store.bootstrapAdminToken(name: "admin", secretHash: TokenSecret.hash(secret)) else { return }
-        if configuration.adminToken != nil {
-            logger.notice("created the admin token from SWITCHYARD_ADMIN_TOKEN")
+        if let secret = configuration.adminToken {
+            if try await store.bootstrapAdminToken(name: "admin", secretHash: TokenSecret.hash(secret)) {
+                logger.notice("created the admin token from SWITCHYARD_ADMIN_TOKEN")
+            }
             return
         }
-        var location = "(not written)"
-        if let path = configuration.adminTokenFile {
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-            location = path
+        guard try await !store.hasTokens() else { return }
+        let file = configuration.adminTokenFile.flatMap { $0.isEmpty ? nil : AdminTokenFile(path: $0) }
+        let terminal = SecretTerminal.interactive()
+        guard file != nil || terminal != nil else {
+            throw ControlServiceError.nowhereToShowAdminToken
         }
-        // Printed once, on purpose: this is the only time the secret exists outside the file.
-        FileHandle.standardOutput.write(Data("switchyard: created admin token \(secret) (also written to \(location))\n".utf8))
+        let secret = TokenSecret.generate()
+        // Written before the token exists: a file that cannot be written must not leave a token nobody knows.
+        let staged = try file?.stage(secret)
+        let created: Bool
+        do {
+            created = try await store.bootstrapAdminToken(name: "admin", secretHash: TokenSecret.hash(secret))
+        } catch {
+            staged?.discard()
+            throw error
+        }
+        guard created else {
+            // Another instance created the first token meanwhile.
+            staged?.discard()
+            return
+        }
+        try staged?.commit()
+        if let file {
+            logger.notice("created the admin token; its secret is in the admin token file", metadata: ["file": "\(file.path)"])
+        } else {
+            logger.notice("created the admin token; its secret was shown on the terminal only")
+        }
+        terminal?.show("switchyard: created the admin token \(secret)\(file.map { " (also in \($0.path))" } ?? "")\n")
+    }
+}
+
+public enum ControlServiceError: Error, CustomStringConvertible {
+    case nowhereToShowAdminToken
+
+    public var description: String {
+        switch self {
+        case .nowhereToShowAdminToken:
+            "there is no token yet, and a generated admin token would reach nobody: no --admin-token-file and no terminal; "
+                + "set SWITCHYARD_ADMIN_TOKEN or --admin-token-file"
+        }
     }
 }

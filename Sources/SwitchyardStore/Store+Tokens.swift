@@ -8,10 +8,11 @@ extension Store {
     public func token(secretHash: String) async throws -> (token: TokenRecord, storedHash: String)? {
         try await withConnection { connection in
             let rows = try await connection.query(
-                "SELECT name, scopes, created_at, created_by, secret_hash FROM tokens WHERE secret_hash = \(secretHash)",
+                "SELECT id, name, scopes, created_at, created_by, secret_hash FROM tokens WHERE secret_hash = \(secretHash)",
                 logger: self.logger)
-            for try await (name, scopes, created, createdBy, stored) in rows.decode((String, [String], Date, String, String).self) {
-                return (TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy), stored)
+            for try await (id, name, scopes, created, createdBy, stored) in rows.decode((UUID, String, [String], Date, String, String).self) {
+                let scopes = scopes.compactMap(Scope.init(rawValue:))
+                return (TokenRecord(id: id, name: name, scopes: scopes, createdAt: created, createdBy: createdBy), stored)
             }
             return nil
         }
@@ -20,12 +21,22 @@ extension Store {
     public func tokens() async throws -> [TokenRecord] {
         try await withConnection { connection in
             let rows = try await connection.query(
-                "SELECT name, scopes, created_at, created_by FROM tokens ORDER BY name", logger: self.logger)
+                "SELECT id, name, scopes, created_at, created_by FROM tokens ORDER BY name", logger: self.logger)
             var records: [TokenRecord] = []
-            for try await (name, scopes, created, createdBy) in rows.decode((String, [String], Date, String).self) {
-                records.append(TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy))
+            for try await (id, name, scopes, created, createdBy) in rows.decode((UUID, String, [String], Date, String).self) {
+                records.append(
+                    TokenRecord(id: id, name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy))
             }
             return records
+        }
+    }
+
+    /// Whether any token exists (a start with none creates the bootstrap admin token).
+    public func hasTokens() async throws -> Bool {
+        try await withConnection { connection in
+            let rows = try await connection.query("SELECT 1 FROM tokens LIMIT 1", logger: self.logger)
+            for try await _ in rows { return true }
+            return false
         }
     }
 
@@ -55,11 +66,11 @@ extension WriteTransaction {
         let rows = try await connection.query(
             """
             INSERT INTO tokens (name, secret_hash, scopes, created_by) VALUES (\(name), \(secretHash), \(scopeNames), \(context.actor))
-            RETURNING created_at
+            RETURNING id, created_at
             """, logger: logger)
-        var created = Date()
-        for try await value in rows.decode(Date.self) { created = value }
-        let record = TokenRecord(name: name, scopes: scopes, createdAt: created, createdBy: context.actor)
+        var (id, created) = (UUID(), Date())
+        for try await value in rows.decode((UUID, Date).self) { (id, created) = value }
+        let record = TokenRecord(id: id, name: name, scopes: scopes, createdAt: created, createdBy: context.actor)
         try await tokensChanged()
         try await audit(action: .create, kind: .token, resource: name, before: nil, after: ResourceJSON.encode(TokenAuditView(record)))
         return record
@@ -68,10 +79,11 @@ extension WriteTransaction {
     /// Deletes a token; returns false when there is none of that name.
     public func deleteToken(name: String) async throws -> TokenRecord? {
         let rows = try await connection.query(
-            "DELETE FROM tokens WHERE name = \(name) RETURNING scopes, created_at, created_by", logger: logger)
+            "DELETE FROM tokens WHERE name = \(name) RETURNING id, scopes, created_at, created_by", logger: logger)
         var deleted: TokenRecord?
-        for try await (scopes, created, createdBy) in rows.decode(([String], Date, String).self) {
-            deleted = TokenRecord(name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy)
+        for try await (id, scopes, created, createdBy) in rows.decode((UUID, [String], Date, String).self) {
+            deleted = TokenRecord(
+                id: id, name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy)
         }
         if let deleted {
             try await tokensChanged()

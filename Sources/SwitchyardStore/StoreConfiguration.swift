@@ -22,7 +22,7 @@ public struct StoreConfiguration: Sendable {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else {
-            throw StoreError.invalidDatabaseURL("expected postgres://user:password@host:port/database, got '\(url)'")
+            throw StoreError.invalidDatabaseURL("expected postgres://user:password@host:port/database, got '\(PasswordRedaction.redacting(url))'")
         }
         self.host = host
         self.port = components.port ?? 5432

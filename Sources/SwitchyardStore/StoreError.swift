@@ -12,7 +12,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case constraint(sqlState: String, detail: String)
     case corruptRow(String)
 
-    public var description: String {
+    /// Never shows a database password, even when a message quotes a URL.
+    public var description: String { PasswordRedaction.redacting(unredactedDescription) }
+
+    private var unredactedDescription: String {
         switch self {
         case .invalidDatabaseURL(let message): "invalid database URL: \(message)"
         case .unavailable(let message): "store unavailable: \(message)"

@@ -256,13 +256,22 @@ public final class WriteTransaction: Sendable {
             """)
     }
 
-    /// Remembers this write's response under its `Idempotency-Key`; a concurrent twin fails on the key.
-    public func remember(idempotencyKey key: String, _ response: IdempotentResponse) async throws {
-        try await run(
+    /// Remembers this write's response under the token's `Idempotency-Key`. An expired key that was not
+    /// purged yet is taken over (expired means forgotten); a live one, such as a concurrent twin's that
+    /// committed first, fails the write as a unique violation, so that the caller replays the twin's answer.
+    public func remember(idempotencyKey key: String, tokenID: UUID, _ response: IdempotentResponse) async throws {
+        let rows = try await query(
             """
-            INSERT INTO idempotency_keys (actor, key, request_hash, status, response)
-            VALUES (\(context.actor), \(key), \(response.requestHash), \(response.status), \(response.response)::jsonb)
+            INSERT INTO idempotency_keys (token_id, actor, key, request_hash, status, response)
+            VALUES (\(tokenID), \(context.actor), \(key), \(response.requestHash), \(response.status), \(response.response)::jsonb)
+            ON CONFLICT (token_id, key) DO UPDATE
+                SET actor = excluded.actor, request_hash = excluded.request_hash, status = excluded.status,
+                    response = excluded.response, created_at = now()
+                WHERE idempotency_keys.created_at <= now() - interval '24 hours'
+            RETURNING 1
             """)
+        for try await _ in rows { return }
+        throw StoreError.constraint(sqlState: "23505", detail: "Idempotency-Key '\(key)' is in use")
     }
 
     func run(_ query: PostgresQuery) async throws {

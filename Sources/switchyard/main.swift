@@ -21,12 +21,29 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL (env DATABASE_URL), e.g. postgres://user:pw@127.0.0.1:5432/switchyard")
     var databaseURL: String? = ProcessInfo.processInfo.environment["DATABASE_URL"]
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).")
+    @Option(help: "Log level: \(Self.logLevels) (env LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+
+    static let logLevels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// The level `logLevel` names, in any case; a level that does not exist is an error at start, not
+    /// silently "info" (a typo would otherwise hide the very messages someone asked for).
+    var level: Logger.Level {
+        get throws {
+            guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+                throw ValidationError("invalid log level '\(logLevel)' (--log-level or LOG_LEVEL): expected one of \(Self.logLevels)")
+            }
+            return level
+        }
+    }
+
+    func validate() throws {
+        _ = try level
+    }
 
     func makeLogger(_ label: String) -> Logger {
         var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = (try? level) ?? .info
         return logger
     }
 
@@ -49,8 +66,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Name of this instance in GET /v1/instances (env SWITCHYARD_INSTANCE_NAME).")
     var instanceName: String = ProcessInfo.processInfo.environment["SWITCHYARD_INSTANCE_NAME"] ?? ProcessInfo.processInfo.hostName
 
-    @Option(help: "Where a generated bootstrap admin token is written (env SWITCHYARD_ADMIN_TOKEN_FILE).")
-    var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/admin-token"
+    @Option(
+        help:
+            "Where a generated bootstrap admin token is written, mode 0600, in a directory only its owner may enter (env SWITCHYARD_ADMIN_TOKEN_FILE); empty: only shown on the terminal."
+    )
+    var adminTokenFile: String = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN_FILE"] ?? ".switchyard/secrets/admin-token"
 
     @Option(
         help:
@@ -66,9 +86,49 @@ struct Serve: AsyncParsableCommand {
     )
     var maxConnections: Int? = ProcessInfo.processInfo.environment["SWITCHYARD_MAX_CONNECTIONS"].flatMap { Int($0) }
 
+    @Option(help: "Seconds after which an API connection that sends nothing is closed (env SWITCHYARD_API_IDLE_TIMEOUT; default 60).")
+    var apiIdleTimeout: Int = Self.environmentInteger("SWITCHYARD_API_IDLE_TIMEOUT") ?? Int(Self.apiDefaults.idleTimeout.components.seconds)
+
+    @Option(help: "API connections open at once; more wait in the accept queue (env SWITCHYARD_API_MAX_CONNECTIONS; default 512).")
+    var apiMaxConnections: Int = Self.environmentInteger("SWITCHYARD_API_MAX_CONNECTIONS") ?? Self.apiDefaults.maximumConnections
+
+    @Option(help: "Largest API request body in bytes, whatever its Content-Type (env SWITCHYARD_API_MAX_BODY_BYTES; default 16 MiB).")
+    var apiMaxBodyBytes: Int = Self.environmentInteger("SWITCHYARD_API_MAX_BODY_BYTES") ?? Self.apiDefaults.maximumBodyBytes
+
+    @Option(help: "API request bodies over 64 KiB held at once; another is answered 503 (env SWITCHYARD_API_MAX_LARGE_BODIES; default 4).")
+    var apiMaxLargeBodies: Int = Self.environmentInteger("SWITCHYARD_API_MAX_LARGE_BODIES") ?? Self.apiDefaults.maximumLargeBodies
+
+    static let apiDefaults = APILimits()
+
+    /// An integer from the environment; a value that is not one is reported by `validate()`.
+    static func environmentInteger(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment[name].flatMap { Int($0) }
+    }
+
+    var apiLimits: APILimits {
+        var limits = APILimits()
+        limits.idleTimeout = .seconds(apiIdleTimeout)
+        limits.maximumConnections = apiMaxConnections
+        limits.maximumBodyBytes = apiMaxBodyBytes
+        limits.maximumLargeBodies = apiMaxLargeBodies
+        return limits
+    }
+
     func validate() throws {
         guard proxyThreads >= 0 else { throw ValidationError("--proxy-threads must be 0 (no data plane) or more") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more") }
+        for name in [
+            "SWITCHYARD_PROXY_THREADS", "SWITCHYARD_MAX_CONNECTIONS", "SWITCHYARD_API_IDLE_TIMEOUT", "SWITCHYARD_API_MAX_CONNECTIONS", "SWITCHYARD_API_MAX_BODY_BYTES",
+            "SWITCHYARD_API_MAX_LARGE_BODIES",
+        ] {
+            if let value = ProcessInfo.processInfo.environment[name], Int(value) == nil {
+                throw ValidationError("\(name) must be an integer, not '\(value)'")
+            }
+        }
+        guard apiIdleTimeout >= 1 else { throw ValidationError("--api-idle-timeout must be at least 1 (seconds)") }
+        guard apiMaxConnections >= 1 else { throw ValidationError("--api-max-connections must be at least 1") }
+        guard apiMaxBodyBytes >= 1024 else { throw ValidationError("--api-max-body-bytes must be at least 1024") }
+        guard apiMaxLargeBodies >= 1 else { throw ValidationError("--api-max-large-bodies must be at least 1") }
     }
 
     func run() async throws {
@@ -87,7 +147,7 @@ struct Serve: AsyncParsableCommand {
                 box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
-                api: try ControlServer.Configuration(address: api), instanceName: instanceName,
+                api: try ControlServer.Configuration(address: api, limits: apiLimits), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
             store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)

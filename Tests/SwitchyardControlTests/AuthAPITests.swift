@@ -64,4 +64,17 @@ struct AuthAPITests {
             #expect(try await server.get("/v1/pools").status == 200)
         }
     }
+
+    @Test("a token's scopes are named once each, as the contract says (uniqueItems)")
+    func repeatedScopes() async throws {
+        try await TestServer.with { server in
+            let repeated = try await server.post("/v1/tokens", ["name": "ci", "scopes": ["read", "write", "read", "admin", "write"]])
+            #expect(repeated.status == 400)
+            #expect(repeated.errorFields == ["scopes"])
+            #expect(try await server.post("/v1/tokens", ["name": "ci", "scopes": ["read", "read"]]).status == 400)
+            let tokens = try await server.get("/v1/tokens").json["items"] as? [Any] ?? []
+            #expect(tokens.count == 1)
+            #expect(try await server.post("/v1/tokens", ["name": "ci", "scopes": ["admin", "read", "write"]]).status == 201)
+        }
+    }
 }

@@ -85,6 +85,26 @@ struct ConfigAPITests {
                 ])
             let pools = try await server.get("/v1/pools")
             #expect((pools.json["items"] as? [Any])?.isEmpty == true)
+
+            // Bad choices are named with the rest, each in its place.
+            let choices = try await server.put(
+                "/v1/config",
+                [
+                    "pools": [
+                        [
+                            "name": "web", "retries": 20, "algorithm": "fastest",
+                            "backends": [["name": "a", "address": "127.0.0.1", "port": 0, "admin_state": "off"]],
+                        ]
+                    ],
+                    "listeners": [["name": "l1", "port": 80, "protocol": "quic", "default_pool": "nope"]],
+                ])
+            #expect(choices.status == 400)
+            #expect(
+                Set(choices.errorFields) == [
+                    "pools[0].retries", "pools[0].algorithm", "pools[0].backends[0].port", "pools[0].backends[0].admin_state",
+                    "listeners[0].protocol", "listeners[0].default_pool",
+                ], "\(choices.text)")
+            #expect(try await server.sql("SELECT count(*)::text FROM pools") == ["0"])
         }
     }
 
@@ -242,6 +262,53 @@ struct ConfigAPITests {
 
             let rows = try await server.sql("SELECT count(*)::text FROM audit_log WHERE resource = 'web/web-1'")
             #expect(rows == ["1"])
+        }
+    }
+
+    @Test("Idempotency-Key belongs to the token (not its name); an expired key is forgotten, never a 409")
+    func idempotencyScope() async throws {
+        try await TestServer.with { server in
+            let first = try await server.post("/v1/tokens", ["name": "deploy", "scopes": ["write"]])
+            let firstSecret = try #require(first.json["secret"] as? String)
+            let created = try await server.post("/v1/pools", ["name": "web"], token: firstSecret, headers: ["Idempotency-Key": "k"])
+            #expect(created.status == 201)
+
+            // The same name, another token: the key is its own, and another request under it is no 409.
+            #expect(try await server.delete("/v1/tokens/deploy").status == 204)
+            let second = try await server.post("/v1/tokens", ["name": "deploy", "scopes": ["write"]])
+            let secondSecret = try #require(second.json["secret"] as? String)
+            let fresh = try await server.post("/v1/pools", ["name": "api"], token: secondSecret, headers: ["Idempotency-Key": "k"])
+            #expect(fresh.status == 201, "\(fresh.text)")
+
+            // An expired key (not purged yet) is forgotten: the request runs, and the key is the new request's.
+            _ = try await server.sql("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+            let afterExpiry = try await server.post("/v1/pools", ["name": "db"], token: secondSecret, headers: ["Idempotency-Key": "k"])
+            #expect(afterExpiry.status == 201, "\(afterExpiry.text)")
+            let replay = try await server.post("/v1/pools", ["name": "db"], token: secondSecret, headers: ["Idempotency-Key": "k"])
+            #expect(replay.status == 201)
+            #expect(replay.generation == afterExpiry.generation)
+        }
+    }
+
+    @Test("Idempotency-Key: a replay after the created resource was deleted is a 409 saying so, and nothing is created")
+    func idempotencyAfterDelete() async throws {
+        try await TestServer.with { server in
+            let body: [String: Any] = ["name": "web"]
+            let created = try await server.post("/v1/pools", body, headers: ["Idempotency-Key": "create-web"])
+            #expect(created.status == 201)
+            #expect(try await server.delete("/v1/pools/web").status == 204)
+
+            let replay = try await server.post("/v1/pools", body, headers: ["Idempotency-Key": "create-web"])
+            #expect(replay.status == 409)
+            #expect((replay.json["detail"] as? String ?? "").contains("deleted since"), "\(replay.text)")
+            #expect(try await server.get("/v1/pools/web").status == 404)
+
+            // Created again by someone else meanwhile: the replay answers as the first time, and the read finds it.
+            #expect(try await server.post("/v1/pools", body).status == 201)
+            let again = try await server.post("/v1/pools", body, headers: ["Idempotency-Key": "create-web"])
+            #expect(again.status == 201)
+            #expect(again.generation == created.generation)
+            #expect(try await server.get(again[header: "Location"] ?? "/").status == 200)
         }
     }
 }

@@ -59,6 +59,49 @@ struct PoolAPITests {
         }
     }
 
+    @Test("a bad enum value is named in the API's words, beside every other bad field, and nothing is written")
+    func enumValuesListedWithOtherFields() async throws {
+        try await TestServer.with { server in
+            let response = try await server.post(
+                "/v1/pools",
+                [
+                    "protocol": "udp", "name": "Bad_Name", "algorithm": "fastest", "retries": 11,
+                    "health_check": ["type": "icmp", "interval_ms": 5],
+                ])
+            #expect(response.status == 400)
+            #expect(response[header: "Content-Type"] == "application/problem+json")
+            #expect(Set(response.errorFields) == ["protocol", "name", "algorithm", "retries", "health_check.type", "health_check.interval_ms"])
+            let messages = (response.json["errors"] as? [[String: Any]] ?? []).reduce(into: [String: String]()) {
+                $0[$1["field"] as? String ?? ""] = $1["message"] as? String
+            }
+            #expect(messages["protocol"] == "must be one of http, tcp")
+            #expect(messages["health_check.type"] == "must be one of http, tcp, none")
+            #expect(!response.text.contains("Cannot initialize"))
+
+            // Valid but for its enum: refused, and the run that checked the rest wrote nothing.
+            let onlyEnum = try await server.post("/v1/pools", ["name": "web", "mode": "hot_standby"])
+            #expect(onlyEnum.status == 400)
+            #expect(onlyEnum.errorFields == ["mode"])
+            #expect(try await server.get("/v1/pools/web").status == 404)
+            let changes = try await server.get("/v1/changes").json["items"] as? [[String: Any]] ?? []
+            #expect(!changes.contains { $0["resource_type"] as? String == "pool" })
+
+            // PATCH: the other fields are checked too (against the stored pool), beside the bad choice.
+            try await server.makePool("web")
+            let patch = try await server.patch("/v1/pools/web", ["algorithm": "fastest", "retries": 50])
+            #expect(patch.status == 400)
+            #expect(Set(patch.errorFields) == ["algorithm", "retries"], "\(patch.text)")
+
+            let backend = try await server.post("/v1/pools/nowhere/backends", ["name": "b", "address": "10.0.0.1", "port": 0, "admin_state": "off"])
+            #expect(backend.status == 400)
+            #expect(Set(backend.errorFields) == ["port", "admin_state"])
+
+            let token = try await server.post("/v1/tokens", ["name": "Bad!", "scopes": ["read", "root"]])
+            #expect(token.status == 400)
+            #expect(Set(token.errorFields) == ["name", "scopes[1]"])
+        }
+    }
+
     @Test("wrong types, unknown fields, bad JSON and content type are 4xx problems naming the field")
     func malformedBodies() async throws {
         try await TestServer.with { server in

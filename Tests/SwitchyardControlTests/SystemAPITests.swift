@@ -139,6 +139,50 @@ struct SystemAPITests {
         }
     }
 
+    @Test("migration 0004 gives idempotency keys of today to the token holding their name, and changes nothing run again")
+    func idempotencyMigration() async throws {
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sy-migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shipped = try Migrator()
+        let byToken = try #require(shipped.migrations.first { $0.version == 4 })
+        for migration in shipped.migrations where migration.version < 4 {
+            try migration.sql.write(to: folder.appendingPathComponent(migration.file), atomically: true, encoding: .utf8)
+        }
+        let store = Store(configuration: database, logger: TestServer.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            try await Migrator(directory: folder).migrate(store)
+            group.cancelAll()
+        }
+        // Keys as the schema before 0004 kept them: by token name.
+        for statement in [
+            "INSERT INTO tokens (name, secret_hash, scopes, created_by) VALUES ('ci', 'h', '{write}', 'test')",
+            "INSERT INTO idempotency_keys (actor, key, request_hash, status, response) VALUES ('ci', 'k', 'r', 200, '{}')",
+            "INSERT INTO idempotency_keys (actor, key, request_hash, status, response) VALUES ('gone', 'k', 'r', 200, '{}')",
+        ] {
+            _ = try await TestServer.sql(statement, in: database)
+        }
+
+        let server = try await TestServer.start(storeConfiguration: database, dataPlane: false)
+        let keys = "SELECT t.name || '/' || k.key FROM idempotency_keys k JOIN tokens t ON t.id = k.token_id ORDER BY 1"
+        #expect(try await server.sql(keys) == ["ci/k"])
+        let schema = """
+            SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' || is_nullable, ' ' ORDER BY table_name, column_name)
+            FROM information_schema.columns WHERE table_name IN ('tokens', 'idempotency_keys')
+            """
+        let indexes = "SELECT string_agg(indexdef, ' ' ORDER BY indexname) FROM pg_indexes WHERE tablename IN ('tokens', 'idempotency_keys')"
+        let before = try await server.sql(schema) + server.sql(indexes) + server.sql("SELECT string_agg(id::text, ' ' ORDER BY name) FROM tokens")
+        for statement in SQLScript.statements(in: byToken.sql) { _ = try await server.sql(statement) }
+        let after = try await server.sql(schema) + server.sql(indexes) + server.sql("SELECT string_agg(id::text, ' ' ORDER BY name) FROM tokens")
+        #expect(after == before)
+        #expect(try await server.sql(keys) == ["ci/k"])
+        #expect(before[1]?.contains("(token_id, key)") == true, "\(before)")
+        try await server.stop()
+    }
+
     @Test("with PostgreSQL unreachable, readyz says degraded and API calls are 503 problems")
     func storeDown() async throws {
         // Port 1 on loopback refuses connections: a store that is down.

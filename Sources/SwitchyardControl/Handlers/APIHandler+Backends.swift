@@ -56,7 +56,9 @@ extension APIHandler {
         let resolved = spec
         let outcome: WriteOutcome<Schemas.Backend>
         if let key = input.headers.idempotencyKey {
-            outcome = try await idempotentWrite(key: key, request: body) { transaction in
+            outcome = try await idempotentWrite(
+                key: key, request: body, exists: { try await self.store.backend(name, in: pool) != nil }
+            ) { transaction in
                 // The pool stays while we add to it; other registrations in it go on side by side.
                 guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
                 if try await transaction.backend(name, in: pool) != nil {
@@ -127,6 +129,10 @@ extension APIHandler {
         _ pool: String, _ name: String, ifMatch: String?, force: Bool,
         _ change: @escaping @Sendable (BackendSpec) throws -> BackendSpec?
     ) async throws -> (BackendRecord?, Int64) {
+        if ValidationRun.active, let current = try await store.backend(name, in: pool) {
+            // A validation run (`EnumValueMiddleware`) checks the change against the stored backend and stops at `caller`.
+            _ = try change(current.spec)
+        }
         let context = try caller
         return try await store.write(context.writeContext) { transaction in
             // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.

@@ -32,7 +32,8 @@ extension APIHandler {
             }
         }
 
-        if input.query.dryRun ?? false {
+        // A validation run (`EnumValueMiddleware`) checks the document as a dry run does, without a write.
+        if input.query.dryRun ?? false || ValidationRun.active {
             let stored = try await store.document()
             let (current, generation) = (stored.document, stored.generation)
             let target = try build(current)

@@ -22,7 +22,9 @@ extension APIHandler {
         let name = body.name
         let spec = ListenerSpec(body)
         try Self.checkListenerAlone(name: name, spec: spec)
-        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+        let outcome = try await idempotentWrite(
+            key: input.headers.idempotencyKey, request: body, exists: { try await self.store.listener(name) != nil }
+        ) { transaction in
             try await Self.lockForListener(spec, transaction)
             if try await transaction.listener(name) != nil { throw APIError.conflict("a listener named '\(name)' already exists") }
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)

@@ -25,7 +25,9 @@ extension APIHandler {
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
         let name = body.name
         let resolved = spec
-        let outcome = try await idempotentWrite(key: input.headers.idempotencyKey, request: body) { transaction in
+        let outcome = try await idempotentWrite(
+            key: input.headers.idempotencyKey, request: body, exists: { try await self.store.pool(name) != nil }
+        ) { transaction in
             if try await transaction.pool(name) != nil { throw APIError.conflict("a pool named '\(name)' already exists") }
             try await transaction.apply(ConfigChange(resource: .pool(name), before: nil, after: .pool(resolved)))
             let record = try await transaction.pool(name)!
@@ -60,6 +62,10 @@ extension APIHandler {
     private func changePool(
         _ name: String, ifMatch: String?, _ change: @escaping @Sendable (PoolSpec) throws -> PoolSpec
     ) async throws -> (PoolRecord, Int64) {
+        if ValidationRun.active, let current = try await store.pool(name) {
+            // A validation run (`EnumValueMiddleware`) checks the change against the stored pool and stops at `caller`.
+            _ = try change(current.spec)
+        }
         let context = try caller
         let (record, generation) = try await store.write(context.writeContext) { transaction in
             guard let current = try await transaction.pool(name, locking: .pool) else {

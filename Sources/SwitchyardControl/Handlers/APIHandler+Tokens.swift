@@ -14,6 +14,8 @@ extension APIHandler {
         var errors = FieldErrorCollector()
         if !ResourceName.isValid(body.name) { errors.add("name", ResourceName.rule) }
         if body.scopes.isEmpty { errors.add("scopes", "must name at least one of read, write, admin") }
+        // The contract says `uniqueItems`: a repeated scope is a mistake worth naming, not something to fold away.
+        if Set(body.scopes).count != body.scopes.count { errors.add("scopes", "must not name a scope twice") }
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
         let scopes = Array(Set(body.scopes.map { Scope(rawValue: $0.rawValue)! })).sorted()
         let name = body.name

@@ -24,9 +24,11 @@ struct APIHandler: APIProtocol {
         self.logger = logger
     }
 
-    /// The caller, as `AuthMiddleware` established it.
+    /// The caller, as `AuthMiddleware` established it. Every write starts here (its `WriteContext` comes
+    /// from the caller), which is what ends a `ValidationRun` before anything is written.
     var caller: CallerContext {
         get throws {
+            if ValidationRun.active { throw ValidationRun.Finished() }
             guard let context = CallerContext.current else { throw APIError.unauthorized("missing bearer token") }
             return context
         }

@@ -40,7 +40,9 @@ struct AuthMiddleware: ServerMiddleware {
         if let cached = cache.token(forHash: hash) {
             token = cached
         } else {
+            if cache.isKnownUnknown(hash) { throw APIError.unauthorized("unknown or revoked token") }
             guard let found = try await store.token(secretHash: hash), TokenSecret.constantTimeEquals(found.storedHash, hash) else {
+                cache.rememberUnknown(hash)
                 throw APIError.unauthorized("unknown or revoked token")
             }
             token = found.token
@@ -51,7 +53,8 @@ struct AuthMiddleware: ServerMiddleware {
             let held = token.scopes.map(\.rawValue).joined(separator: ", ")
             throw APIError.forbidden("token '\(token.name)' has scopes [\(held)]; this call needs \(required.rawValue)")
         }
-        let context = CallerContext(actor: token.name, scopes: token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
+        let context = CallerContext(
+            tokenID: token.id, actor: token.name, scopes: token.scopes, request: "\(request.method.rawValue) \(request.path ?? "")")
         return try await CallerContext.$current.withValue(context) {
             try await next(request, body, metadata)
         }

@@ -6,9 +6,6 @@ import SwitchyardCore
 /// No field of any request body of this API takes `null`, but the generated decoders read a null as
 /// "absent" (which would silently mean "default"). This refuses nulls with the field they sit in.
 struct NullRejectingMiddleware: ServerMiddleware {
-    /// Request bodies larger than this are refused (a whole configuration of 10,000 backends is ~1 MiB).
-    static let maximumBodyBytes = 64 << 20
-
     func intercept(
         _ request: HTTPRequest,
         body: HTTPBody?,
@@ -16,15 +13,11 @@ struct NullRejectingMiddleware: ServerMiddleware {
         operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
-        guard let body, request.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+        guard let body, Self.isReadAsJSON(request) else {
             return try await next(request, body, metadata)
         }
-        let data: Data
-        do {
-            data = try await Data(collecting: body, upTo: Self.maximumBodyBytes)
-        } catch {
-            throw APIError.badRequest("the request body is larger than \(Self.maximumBodyBytes) bytes")
-        }
+        // Bounded by `BodyLimitMiddleware`, which throws while this reads a body past the cap.
+        let data = try await Data(collecting: body, upTo: .max)
         if data.withUnsafeBytes({ JSONNullScanner.containsNull($0) }),
             let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         {
@@ -33,6 +26,15 @@ struct NullRejectingMiddleware: ServerMiddleware {
             if !nulls.isEmpty { throw APIError.validation(nulls) }
         }
         return try await next(request, HTTPBody(data), metadata)
+    }
+
+    /// Whether the generated code reads this request's body as JSON: when it says so, and also when it
+    /// names no type or a wildcard (the runtime then takes the operation's first type, JSON for all of them).
+    static func isReadAsJSON(_ request: HTTPRequest) -> Bool {
+        guard let type = request.headerFields[.contentType]?.lowercased().trimmingCharacters(in: .whitespaces), !type.isEmpty else {
+            return true
+        }
+        return type.hasPrefix("application/json") || type.hasPrefix("*/*") || type.hasSuffix("/*") || type.contains("/*;")
     }
 
     static func findNulls(in value: Any, path: String, into errors: inout [FieldError]) {

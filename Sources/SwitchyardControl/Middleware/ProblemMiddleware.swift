@@ -68,6 +68,7 @@ struct ProblemMiddleware: ServerMiddleware {
         case let storeError as StoreError:
             switch storeError {
             case .unavailable(let detail):
+                let detail = PasswordRedaction.redacting(detail)
                 return Problem(APIError.unavailable("PostgreSQL is unreachable (\(detail)); the last applied configuration keeps serving"))
             case .constraint(let state, let detail) where state == "23505":
                 return Problem(APIError.conflict("already exists: \(detail)"))
@@ -107,19 +108,22 @@ struct ProblemMiddleware: ServerMiddleware {
         return underlying.isEmpty ? error.causeDescription : "\(error.causeDescription): \(underlying)"
     }
 
+    /// A coding path as the API names fields: `health_check.path`, `routes[1].pool` ("body" when empty).
+    static func fieldPath(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text.isEmpty ? "body" : text
+    }
+
     /// Names the field a JSON decoding error is about, as a dotted path.
     static func fieldError(_ error: DecodingError) -> FieldError {
-        func path(_ keys: [any CodingKey]) -> String {
-            var text = ""
-            for key in keys {
-                if let index = key.intValue {
-                    text += "[\(index)]"
-                } else {
-                    text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
-                }
-            }
-            return text.isEmpty ? "body" : text
-        }
+        let path = fieldPath
         switch error {
         case .keyNotFound(let key, let context):
             return FieldError(field: path(context.codingPath + [key]), message: "is required")

@@ -14,6 +14,10 @@ public enum APIError: Error, Sendable {
     case preconditionFailed(String)
     case unsupportedMediaType(String)
     case unavailable(String)
+    /// The request body is larger than the API takes (413).
+    case tooLarge(String)
+    /// Too many large requests at once: retry shortly (503 with `Retry-After`).
+    case busy(String)
 
     /// A draft the core refused (a `ValidationFailure`), as a 400.
     public static func rejected(_ error: any Error) -> APIError {

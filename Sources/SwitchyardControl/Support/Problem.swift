@@ -52,6 +52,10 @@ struct Problem: Encodable, Sendable {
             self.init(status: 415, slug: "unsupported-media-type", title: "Unsupported media type", detail: detail)
         case .unavailable(let detail):
             self.init(status: 503, slug: "store-unavailable", title: "Store unavailable", detail: detail)
+        case .tooLarge(let detail):
+            self.init(status: 413, slug: "too-large", title: "Request body too large", detail: detail)
+        case .busy(let detail):
+            self.init(status: 503, slug: "busy", title: "Busy", detail: detail)
         }
     }
 
@@ -65,6 +69,7 @@ struct Problem: Encodable, Sendable {
         var fields = HTTPFields()
         fields[.contentType] = "application/problem+json"
         if status == 401 { fields[.wwwAuthenticate] = "Bearer realm=\"switchyard\"" }
+        if type == Problem.typeBase + "busy" { fields[.retryAfter] = "1" }
         return (HTTPResponse(status: .init(code: status), headerFields: fields), HTTPBody(json))
     }
 }

@@ -74,6 +74,8 @@ public struct ChangeRecord: Sendable {
 }
 
 public struct TokenRecord: Sendable {
+    /// Tells apart tokens that held the same name at different times (idempotency keys belong to it).
+    public var id: UUID
     public var name: String
     public var scopes: [Scope]
     public var createdAt: Date

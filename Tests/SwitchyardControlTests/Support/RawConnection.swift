@@ -1,11 +1,12 @@
+import Dispatch
 import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A blocking client socket kept open across calls: for tests that hold connections (caps, slow
-/// clients) and read answers as they come.
+/// A client socket kept open across calls, driven step by step (send part of a request, wait, read):
+/// for tests of caps and of slow or idle clients. Blocking calls run off the cooperative thread pool.
 final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
@@ -73,5 +74,31 @@ final class RawConnection: @unchecked Sendable {
                 if count < 0 { return errno == ECONNRESET }
             }
         }.value
+    }
+
+    /// What arrives within `timeout` seconds (stopping early once `until` is in it), and whether the peer closed.
+    func read(timeout: Double, until marker: String? = nil) async -> (text: String, closed: Bool) {
+        let fd = self.fd
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let deadline = Date().addingTimeInterval(timeout)
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                var closed = false
+                while Date() < deadline {
+                    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&descriptor, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000)))
+                    if ready <= 0 { continue }
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    if count <= 0 {
+                        closed = true
+                        break
+                    }
+                    received += buffer[0..<count]
+                    if let marker, String(decoding: received, as: UTF8.self).contains(marker) { break }
+                }
+                continuation.resume(returning: (String(decoding: received, as: UTF8.self), closed))
+            }
+        }
     }
 }

@@ -42,9 +42,11 @@ struct TestServer: Sendable {
     }()
 
     /// Creates a fresh database and runs `body` against a server on it; everything is torn down after.
-    static func with<T>(pollInterval: Duration = .seconds(5), _ body: (TestServer) async throws -> T) async throws -> T {
+    static func with<T>(
+        pollInterval: Duration = .seconds(5), apiLimits: APILimits = APILimits(), _ body: (TestServer) async throws -> T
+    ) async throws -> T {
         let database = try await createDatabase()
-        let server = try await start(storeConfiguration: database, pollInterval: pollInterval)
+        let server = try await start(storeConfiguration: database, pollInterval: pollInterval, apiLimits: apiLimits)
         do {
             let value = try await body(server)
             try await server.stop()
@@ -57,10 +59,14 @@ struct TestServer: Sendable {
         }
     }
 
-    /// `dataPlane: false` starts the control plane alone (`serve --proxy-threads 0`).
-    static func start(storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true) async throws
-        -> TestServer
-    {
+    /// `dataPlane: false` starts the control plane alone (`serve --proxy-threads 0`). `adminToken: nil`
+    /// lets the server generate the bootstrap token (into `adminTokenFile`). A server that fails to start
+    /// throws its error.
+    static func start(
+        storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true,
+        adminToken: String? = TestServer.adminToken, adminTokenFile: String? = nil, apiLimits: APILimits = APILimits(),
+        logger: Logger = TestServer.logger
+    ) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let snapshot = RuntimeConfigBox()
@@ -72,7 +78,7 @@ struct TestServer: Sendable {
             : nil
         let control = ControlService(
             configuration: .init(
-                api: .init(host: "127.0.0.1", port: 0), instanceName: "test", adminToken: adminToken,
+                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
                 heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
@@ -81,8 +87,15 @@ struct TestServer: Sendable {
         services.append(.init(service: control))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let finished = Task { try await group.run() }
+        Task {
+            _ = await finished.result
+            continuation.finish()
+        }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestSetupError("the server did not start") }
+        guard let port = await iterator.next() else {
+            try await finished.value
+            throw TestSetupError("the server did not start")
+        }
         return TestServer(port: port, storeConfiguration: storeConfiguration, group: group, finished: finished, proxy: proxy)
     }
 
@@ -154,6 +167,11 @@ struct TestServer: Sendable {
 
     /// Runs `sql` in the test's own database and returns the first column of every row as text.
     func sql(_ sql: String) async throws -> [String?] {
+        try await Self.sql(sql, in: storeConfiguration)
+    }
+
+    /// Runs `sql` in the database of `storeConfiguration` (with or without a server on it).
+    static func sql(_ sql: String, in storeConfiguration: StoreConfiguration) async throws -> [String?] {
         let connection = try await PostgresConnection.connect(
             configuration: .init(
                 host: storeConfiguration.host, port: storeConfiguration.port, username: storeConfiguration.username,

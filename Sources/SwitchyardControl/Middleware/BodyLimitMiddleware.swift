@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import OpenAPIRuntime
+import Synchronization
+
+/// Caps every request body, whatever its Content-Type (or none: the generated code then reads the body
+/// as JSON, and would otherwise read all of it): a body declared larger than the cap is refused before a
+/// byte of it is read, and one that turns out larger (chunked) as soon as it passes the cap, with 413.
+/// A body past `largeBodyBytes` needs one of a few places (`LargeBodyGate`), held until the answer:
+/// many clients each sending a body near the cap cannot make the process hold them all at once.
+struct BodyLimitMiddleware: ServerMiddleware {
+    let limits: APILimits
+    let gate: LargeBodyGate
+
+    func intercept(
+        _ request: HTTPRequest,
+        body: HTTPBody?,
+        metadata: ServerRequestMetadata,
+        operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let body else { return try await next(request, nil, metadata) }
+        if case .known(let length) = body.length, length > limits.maximumBodyBytes {
+            throw APIError.tooLarge("the request body (\(length) bytes) is larger than \(limits.maximumBodyBytes) bytes")
+        }
+        let admission = LargeBodyAdmission(gate: gate, threshold: limits.largeBodyBytes)
+        defer { admission.leave() }
+        let capped = HTTPBody(
+            CappedBody(base: body, maximum: limits.maximumBodyBytes, admission: admission), length: body.length,
+            iterationBehavior: body.iterationBehavior)
+        return try await next(request, capped, metadata)
+    }
+}
+
+/// One request's place among the large bodies, taken when its body passes the threshold.
+final class LargeBodyAdmission: Sendable {
+    let gate: LargeBodyGate
+    let threshold: Int
+    private let entered = Mutex(false)
+
+    init(gate: LargeBodyGate, threshold: Int) {
+        self.gate = gate
+        self.threshold = threshold
+    }
+
+    func admit(total: Int) throws {
+        guard total > threshold else { return }
+        try entered.withLock { entered in
+            if entered { return }
+            guard gate.tryEnter() else {
+                throw APIError.busy("\(gate.limit) large request bodies are being read already; retry in a moment")
+            }
+            entered = true
+        }
+    }
+
+    func leave() {
+        entered.withLock { entered in
+            if entered { gate.leave() }
+            entered = false
+        }
+    }
+}
+
+/// A body that throws once more than `maximum` bytes came through it.
+struct CappedBody: AsyncSequence, Sendable {
+    typealias Element = HTTPBody.ByteChunk
+
+    let base: HTTPBody
+    let maximum: Int
+    let admission: LargeBodyAdmission
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: HTTPBody.AsyncIterator
+        let maximum: Int
+        let admission: LargeBodyAdmission
+        var total = 0
+
+        mutating func next() async throws -> Element? {
+            guard let chunk = try await base.next() else { return nil }
+            total += chunk.count
+            if total > maximum { throw APIError.tooLarge("the request body is larger than \(maximum) bytes") }
+            try admission.admit(total: total)
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), maximum: maximum, admission: admission)
+    }
+}
