@@ -174,7 +174,8 @@ _pg_start_locked() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCK'
-max_connections = 300
+# Every test runs its own server with its own pool, and the suite runs its tests in parallel.
+max_connections = 1000
 fsync = on
 EOF
   note "starting PostgreSQL on 127.0.0.1:$PG_PORT (log: $STATE_DIR/pg.log)"
