@@ -797,6 +797,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
             listenerCounters.timedOut(.clientHead)
             reject(.headTimeout)
         case .body:
+            // A body that completed while a backend connection was still being made: the connect has its own timer.
+            guard exchange?.requestBody.isComplete == false else { return }
             if let upstream = exchange?.upstream, !upstream.isWritable {
                 // The client's body waits because the backend stopped reading it: the backend's stall.
                 listenerCounters.timedOut(.backendBody)
