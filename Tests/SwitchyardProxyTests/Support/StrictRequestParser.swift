@@ -45,6 +45,23 @@ struct StrictRequestParser {
         return .requests(requests)
     }
 
+    /// The complete requests at the start of `bytes`, how many bytes they take, and why parsing stopped
+    /// early (nil: the rest is an incomplete request, or nothing).
+    static func parsePrefix(_ bytes: [UInt8]) -> (requests: [Request], consumed: Int, error: String?) {
+        var parser = StrictRequestParser(bytes)
+        var requests: [Request] = []
+        while parser.index < bytes.count {
+            let start = parser.index
+            do {
+                guard let request = try parser.request() else { return (requests, start, nil) }
+                requests.append(request)
+            } catch {
+                return (requests, start, error.reason)
+            }
+        }
+        return (requests, parser.index, nil)
+    }
+
     struct Failure: Error { let reason: String }
 
     /// A line without its CRLF; nil when no CRLF follows yet. A bare LF or CR is an error.
