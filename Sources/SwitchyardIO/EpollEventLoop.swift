@@ -32,6 +32,9 @@
 
         // Confined to the loop's thread:
         private var localTasks: [() -> Void] = []
+        /// The time this turn of the loop began (after `epoll_wait`): one clock read per batch of
+        /// events, for deadlines that a few milliseconds do not matter to (moved on every read).
+        public private(set) var turnTime = NIODeadline.now()
         private var timers = TimerQueue()
         private var handlers: [(any EpollHandler)?] = []
         /// Per descriptor, the tag of its registration, also carried by its epoll events: an event
@@ -132,6 +135,7 @@
                 let timeout = waitTimeout()
                 let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
                 if count < 0 && errno != EINTR { fatalError("epoll_wait failed: errno \(errno)") }
+                turnTime = NIODeadline.now()
                 for index in 0..<max(0, Int(count)) {
                     let data = events[index].data.u64
                     let fd = Int(UInt32(truncatingIfNeeded: data))
@@ -177,7 +181,7 @@
 
         private func runDueTimers() {
             guard !timers.isEmpty else { return }
-            let now = NIODeadline.now()
+            let now = turnTime
             while let timer = timers.popDue(now: now) {
                 if let task = timer.task {
                     timer.task = nil

@@ -51,6 +51,8 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         var started: NIODeadline
         /// Request body bytes received so far, for the minimum body rate.
         var bodyBytesReceived = 0
+        /// The pool's `timeouts.response_ms`, read once per exchange.
+        var responseTimeout: TimeAmount
 
         init(head: RequestHead, forwardHead: ByteBuffer, balancer: PoolBalancer, started: NIODeadline) {
             self.head = head
@@ -58,6 +60,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
             self.requestBody = BodyTracker(head.framing)
             self.balancer = balancer
             self.started = started
+            self.responseTimeout = .milliseconds(Int64(balancer.pool.spec.timeouts.responseMs))
         }
 
         /// Makes this instance the next request's exchange (`forwardHead` is rewritten by the caller,
@@ -79,6 +82,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
             responseBody = BodyTracker(.none)
             upstreamOutOfStep = false
             bodyBytesReceived = 0
+            responseTimeout = .milliseconds(Int64(balancer.pool.spec.timeouts.responseMs))
             self.started = started
         }
 
@@ -230,7 +234,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
 
     /// The pool's `timeouts.response_ms`: the longest silence of the backend while a response is due.
     private var responseTimeout: TimeAmount {
-        .milliseconds(Int64(exchange?.balancer.pool.spec.timeouts.responseMs ?? 30_000))
+        exchange?.responseTimeout ?? .seconds(30)
     }
 
     private func holdReads() {
@@ -771,10 +775,11 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
 
     // MARK: Timers
 
-    /// Sets the connection's one deadline (`DeadlineTimer`: moving it later costs no timer).
+    /// Sets the connection's one deadline (`DeadlineTimer`: moving it later costs no timer), from the
+    /// time this turn of the loop began unless `now` is given.
     private func arm(_ what: Waiting, after amount: TimeAmount, now: NIODeadline? = nil) {
         waiting = what
-        timer.set((now ?? .now()) + amount)
+        timer.set((now ?? connection.loop.turnTime) + amount)
     }
 
     private func disarm() {

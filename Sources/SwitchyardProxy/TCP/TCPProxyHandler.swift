@@ -118,7 +118,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     }
 
     func connectionRead(_ buffer: ByteBuffer) {
-        idleTimer.set(.now() + idleTimeout)
+        idleTimer.set(connection.loop.turnTime + idleTimeout)
         if let upstream {
             upstream.write(buffer)
         } else if early == nil {
@@ -154,7 +154,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     }
 
     func upstreamRead(_ buffer: ByteBuffer) {
-        idleTimer.set(.now() + idleTimeout)
+        idleTimer.set(connection.loop.turnTime + idleTimeout)
         connection.write(buffer)
     }
 
