@@ -30,6 +30,24 @@ struct APILimitsTests {
         }
     }
 
+    @Test("a body that trickles in past the body timeout is answered 408, though never silent for the idle timeout")
+    func bodyTimeout() async throws {
+        try await TestServer.with(apiLimits: APILimits(idleTimeout: .seconds(5), bodyTimeout: .milliseconds(400))) { server in
+            let body = Array("{\"name\": \"slow\"}".utf8)
+            let slow = try RawConnection(port: server.port)
+            slow.send(
+                "POST /v1/pools HTTP/1.1\r\nHost: switchyard\r\nAuthorization: Bearer \(TestServer.adminToken)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            for byte in body {
+                slow.send(String(decoding: [byte], as: UTF8.self))
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            let answer = await slow.read(timeout: 5, until: "\r\n\r\n")
+            #expect(answer.text.hasPrefix("HTTP/1.1 408"), "\(answer.text)")
+            #expect(try await server.get("/v1/pools/slow").status == 404)
+        }
+    }
+
     @Test("connections past the cap wait to be accepted until one closes")
     func connectionCap() async throws {
         try await TestServer.with(apiLimits: APILimits(idleTimeout: .seconds(30), maximumConnections: 2)) { server in
