@@ -89,6 +89,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds after which an API connection that sends nothing is closed (env SWITCHYARD_API_IDLE_TIMEOUT; default 60).")
     var apiIdleTimeout: Int = Self.environmentInteger("SWITCHYARD_API_IDLE_TIMEOUT") ?? Int(Self.apiDefaults.idleTimeout.components.seconds)
 
+    @Option(help: "Seconds a request body may take to arrive, however steadily (env SWITCHYARD_API_BODY_TIMEOUT; default 60).")
+    var apiBodyTimeout: Int = Self.environmentInteger("SWITCHYARD_API_BODY_TIMEOUT") ?? Int(Self.apiDefaults.bodyTimeout.components.seconds)
+
     @Option(help: "API connections open at once; more wait in the accept queue (env SWITCHYARD_API_MAX_CONNECTIONS; default 512).")
     var apiMaxConnections: Int = Self.environmentInteger("SWITCHYARD_API_MAX_CONNECTIONS") ?? Self.apiDefaults.maximumConnections
 
@@ -108,6 +111,7 @@ struct Serve: AsyncParsableCommand {
     var apiLimits: APILimits {
         var limits = APILimits()
         limits.idleTimeout = .seconds(apiIdleTimeout)
+        limits.bodyTimeout = .seconds(apiBodyTimeout)
         limits.maximumConnections = apiMaxConnections
         limits.maximumBodyBytes = apiMaxBodyBytes
         limits.maximumLargeBodies = apiMaxLargeBodies
@@ -118,14 +122,15 @@ struct Serve: AsyncParsableCommand {
         guard proxyThreads >= 0 else { throw ValidationError("--proxy-threads must be 0 (no data plane) or more") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more") }
         for name in [
-            "SWITCHYARD_PROXY_THREADS", "SWITCHYARD_MAX_CONNECTIONS", "SWITCHYARD_API_IDLE_TIMEOUT", "SWITCHYARD_API_MAX_CONNECTIONS", "SWITCHYARD_API_MAX_BODY_BYTES",
-            "SWITCHYARD_API_MAX_LARGE_BODIES",
+            "SWITCHYARD_PROXY_THREADS", "SWITCHYARD_MAX_CONNECTIONS", "SWITCHYARD_API_IDLE_TIMEOUT", "SWITCHYARD_API_BODY_TIMEOUT",
+            "SWITCHYARD_API_MAX_CONNECTIONS", "SWITCHYARD_API_MAX_BODY_BYTES", "SWITCHYARD_API_MAX_LARGE_BODIES",
         ] {
             if let value = ProcessInfo.processInfo.environment[name], Int(value) == nil {
                 throw ValidationError("\(name) must be an integer, not '\(value)'")
             }
         }
         guard apiIdleTimeout >= 1 else { throw ValidationError("--api-idle-timeout must be at least 1 (seconds)") }
+        guard apiBodyTimeout >= 1 else { throw ValidationError("--api-body-timeout must be at least 1 (seconds)") }
         guard apiMaxConnections >= 1 else { throw ValidationError("--api-max-connections must be at least 1") }
         guard apiMaxBodyBytes >= 1024 else { throw ValidationError("--api-max-body-bytes must be at least 1024") }
         guard apiMaxLargeBodies >= 1 else { throw ValidationError("--api-max-large-bodies must be at least 1") }

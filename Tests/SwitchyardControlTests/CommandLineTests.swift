@@ -44,6 +44,17 @@ struct CommandLineTests {
         #expect(!(flag.output + environment.output).contains("pw-not-shown"))
     }
 
+    @Test("API limits from the environment must be integers; flags must be in range")
+    func apiLimitOptions() throws {
+        let database = "postgres://sy:pw@127.0.0.1:1/none"
+        let environment = try Self.run(["serve", "--database-url", database], environment: ["SWITCHYARD_API_MAX_CONNECTIONS": "lots"])
+        #expect(environment.status != 0)
+        #expect(environment.output.contains("SWITCHYARD_API_MAX_CONNECTIONS") && environment.output.contains("'lots'"), "\(environment.output)")
+        let flag = try Self.run(["serve", "--database-url", database, "--api-max-body-bytes", "10"])
+        #expect(flag.status != 0)
+        #expect(flag.output.contains("--api-max-body-bytes"), "\(flag.output)")
+    }
+
     @Test("a database URL in an error at start never shows its password")
     func databaseURLRedactedAtStart() throws {
         // No host: refused before any connection is tried.

@@ -3,9 +3,10 @@ import HTTPTypes
 import OpenAPIRuntime
 import Synchronization
 
-/// Caps every request body, whatever its Content-Type (or none: the generated code then reads the body
+/// Caps every request body, in size and in time, whatever its Content-Type (or none: the generated code then reads the body
 /// as JSON, and would otherwise read all of it): a body declared larger than the cap is refused before a
-/// byte of it is read, and one that turns out larger (chunked) as soon as it passes the cap, with 413.
+/// byte of it is read, and one that turns out larger (chunked) as soon as it passes the cap, with 413;
+/// one still arriving after `bodyTimeout` with 408.
 /// A body past `largeBodyBytes` needs one of a few places (`LargeBodyGate`), held until the answer:
 /// many clients each sending a body near the cap cannot make the process hold them all at once.
 struct BodyLimitMiddleware: ServerMiddleware {
@@ -26,8 +27,10 @@ struct BodyLimitMiddleware: ServerMiddleware {
         let admission = LargeBodyAdmission(gate: gate, threshold: limits.largeBodyBytes)
         defer { admission.leave() }
         let capped = HTTPBody(
-            CappedBody(base: body, maximum: limits.maximumBodyBytes, admission: admission), length: body.length,
-            iterationBehavior: body.iterationBehavior)
+            CappedBody(
+                base: body, maximum: limits.maximumBodyBytes, deadline: .now + limits.bodyTimeout, timeout: limits.bodyTimeout,
+                admission: admission),
+            length: body.length, iterationBehavior: body.iterationBehavior)
         return try await next(request, capped, metadata)
     }
 }
@@ -62,30 +65,34 @@ final class LargeBodyAdmission: Sendable {
     }
 }
 
-/// A body that throws once more than `maximum` bytes came through it.
+/// A body that throws once more than `maximum` bytes came through it, or a part of it comes after `deadline`.
 struct CappedBody: AsyncSequence, Sendable {
     typealias Element = HTTPBody.ByteChunk
 
     let base: HTTPBody
     let maximum: Int
+    let deadline: ContinuousClock.Instant
+    let timeout: Duration
     let admission: LargeBodyAdmission
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: HTTPBody.AsyncIterator
-        let maximum: Int
-        let admission: LargeBodyAdmission
+        let body: CappedBody
         var total = 0
 
         mutating func next() async throws -> Element? {
             guard let chunk = try await base.next() else { return nil }
             total += chunk.count
-            if total > maximum { throw APIError.tooLarge("the request body is larger than \(maximum) bytes") }
-            try admission.admit(total: total)
+            if total > body.maximum { throw APIError.tooLarge("the request body is larger than \(body.maximum) bytes") }
+            if ContinuousClock.now > body.deadline {
+                throw APIError.requestTimeout("the request body took longer than \(body.timeout) to arrive")
+            }
+            try body.admission.admit(total: total)
             return chunk
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), maximum: maximum, admission: admission)
+        AsyncIterator(base: base.makeAsyncIterator(), body: self)
     }
 }

@@ -98,9 +98,11 @@ struct ProblemMiddleware: ServerMiddleware {
         if !errors.isEmpty { throw APIError.validation(errors) }
     }
 
-    /// Whether the generated code refused the request itself (before a handler ran).
+    /// Whether the generated code refused the request itself (before a handler ran). An error that one of
+    /// our middlewares threw also comes before the input, but is no fault of the request (a failed token
+    /// lookup, say): the runtime names those "Middleware of type … threw an error".
     static func isRequestShapeError(_ error: ServerError) -> Bool {
-        error.operationInput == nil
+        error.operationInput == nil && !error.causeDescription.hasPrefix("Middleware of type")
     }
 
     static func describe(_ error: ServerError) -> String {

@@ -16,6 +16,8 @@ public enum APIError: Error, Sendable {
     case unavailable(String)
     /// The request body is larger than the API takes (413).
     case tooLarge(String)
+    /// The request body took too long to arrive (408).
+    case requestTimeout(String)
     /// Too many large requests at once: retry shortly (503 with `Retry-After`).
     case busy(String)
 

@@ -54,6 +54,8 @@ struct Problem: Encodable, Sendable {
             self.init(status: 503, slug: "store-unavailable", title: "Store unavailable", detail: detail)
         case .tooLarge(let detail):
             self.init(status: 413, slug: "too-large", title: "Request body too large", detail: detail)
+        case .requestTimeout(let detail):
+            self.init(status: 408, slug: "request-timeout", title: "Request timeout", detail: detail)
         case .busy(let detail):
             self.init(status: 503, slug: "busy", title: "Busy", detail: detail)
         }
