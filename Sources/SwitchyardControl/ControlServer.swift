@@ -70,8 +70,11 @@ public struct ControlServer: Sendable {
             configuration: .init(
                 dateTranscoder: InternetDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
-                ProblemMiddleware(metrics: metrics, logger: logger), AuthMiddleware(store: store, cache: tokenCache),
-                BodyLimitMiddleware(limits: limits, gate: LargeBodyGate(limit: limits.maximumLargeBodies)), NullRejectingMiddleware(),
+                // The body's limits first, so that its time counts from the request's start (a token lookup
+                // included); nothing reads the body before `NullRejectingMiddleware`, after authentication.
+                ProblemMiddleware(metrics: metrics, logger: logger),
+                BodyLimitMiddleware(limits: limits, gate: LargeBodyGate(limit: limits.maximumLargeBodies)),
+                AuthMiddleware(store: store, cache: tokenCache), NullRejectingMiddleware(),
                 EnumValueMiddleware(),
                 WaitAppliedMiddleware(store: store), PreencodedBodyMiddleware(),
             ])

@@ -32,15 +32,16 @@ struct APILimitsTests {
 
     @Test("a body that trickles in past the body timeout is answered 408, though never silent for the idle timeout")
     func bodyTimeout() async throws {
-        try await TestServer.with(apiLimits: APILimits(idleTimeout: .seconds(5), bodyTimeout: .milliseconds(400))) { server in
+        try await TestServer.with(apiLimits: APILimits(idleTimeout: .seconds(5), bodyTimeout: .milliseconds(300))) { server in
             let body = Array("{\"name\": \"slow\"}".utf8)
             let slow = try RawConnection(port: server.port)
             slow.send(
                 "POST /v1/pools HTTP/1.1\r\nHost: switchyard\r\nAuthorization: Bearer \(TestServer.adminToken)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            // 16 bytes, 100 ms apart: never silent for long, but well past the body timeout.
             for byte in body {
                 slow.send(String(decoding: [byte], as: UTF8.self))
-                try await Task.sleep(for: .milliseconds(60))
+                try await Task.sleep(for: .milliseconds(100))
             }
             let answer = await slow.read(timeout: 5, until: "\r\n\r\n")
             #expect(answer.text.hasPrefix("HTTP/1.1 408"), "\(answer.text)")
