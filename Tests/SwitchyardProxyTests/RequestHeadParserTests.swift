@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test(
-        "every hardening rule of DESIGN.md",
+        "every hardening rule of docs/proxy.md",
         arguments: [
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400),

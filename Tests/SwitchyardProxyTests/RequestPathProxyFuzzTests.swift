@@ -31,8 +31,9 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Sends `pieces` on a new connection (each in its own send) and reads until the proxy closes it.
-    static func exchange(port: Int, _ pieces: [[UInt8]]) {
+    /// Sends `pieces` on a new connection (each in its own send) and reads until the proxy closes it;
+    /// returns what the proxy answered.
+    static func exchange(port: Int, _ pieces: [[UInt8]]) -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var one: Int32 = 1
@@ -44,14 +45,20 @@ import Testing
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return }
+        guard connected == 0 else { return "" }
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         for piece in pieces where !piece.isEmpty {
             _ = piece.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while recv(fd, &buffer, buffer.count, 0) > 0 {}
+        var answered: [UInt8] = []
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            answered += buffer[0..<count]
+        }
+        return String(decoding: answered, as: UTF8.self)
     }
 
     @Test("10,000 random, mutated and split streams through a running proxy: the strict backend sees exactly the accepted requests")
@@ -87,14 +94,19 @@ import Testing
             pieces.append(Self.sentinel)
             let expected = RequestPathFuzzTests.forward(pieces).exchanges.filter(\.complete)
             let stream = pieces
-            await Task.detached { Self.exchange(port: port, stream) }.value
+            let answered = await Task.detached { Self.exchange(port: port, stream) }.value
+            // A 408 means the proxy's clock cut a request the model (which has no clock) would have
+            // waited for: on a loaded machine a piece can come later than the 100 ms timeouts.
+            // Then the backend must have seen a prefix of the accepted requests.
+            let timedOut = answered.contains("HTTP/1.1 408 ")
             // The backend answers before the proxy closes the client: what it parsed is recorded by now.
             let (received, refusals) = backend.take()
             accepted += received.count
             if !refusals.isEmpty { failures.append("stream \(index): the backend refused what it got (\(refusals))") }
             let seen = received.map { "\($0.method) \($0.target) \($0.body.count)B" }
             let predicted = expected.map { "\($0.method) \($0.originTarget) \($0.body.count)B" }
-            if seen != predicted || zip(received, expected).contains(where: { $0.body != $1.body }) {
+            let matches = timedOut ? predicted.starts(with: seen) : seen == predicted
+            if !matches || zip(received, expected).contains(where: { $0.body != $1.body }) {
                 failures.append("stream \(index): the backend saw \(seen), the proxy's path accepts \(predicted)")
             }
             if failures.count >= 3 {

@@ -1,7 +1,8 @@
 import NIOCore
 import SwitchyardCore
 
-/// The limits a request head must keep before it reaches a backend (DESIGN.md, hardening).
+/// The limits a request must keep before it reaches a backend, and the client-side timeouts (docs/proxy.md,
+/// "Hardening" and "Timeouts").
 public struct HTTPLimits: Sendable, Equatable {
     /// Longest request line; a longer one is answered 414.
     public var maxRequestLineBytes: Int
