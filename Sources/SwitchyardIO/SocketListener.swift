@@ -115,8 +115,7 @@
                 }
                 guard DescriptorBudget.acquire() else {
                     gate?.leave()
-                    pause(for: resourceBackoff, .outOfResources(errno: EMFILE))
-                    resourceBackoff = min(resourceBackoff * 2, Self.maxResourceBackoff)
+                    pauseForResources(errno: EMFILE)
                     return
                 }
                 let client = c_switchyard_accept_nonblocking(fd)
@@ -126,8 +125,7 @@
                     DescriptorBudget.release()
                     switch code {
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                        pause(for: resourceBackoff, .outOfResources(errno: code))
-                        resourceBackoff = min(resourceBackoff * 2, Self.maxResourceBackoff)
+                        pauseForResources(errno: code)
                         return
                     case ECONNABORTED, EINTR, EPROTO:
                         continue  // that client gave up; others may wait behind it
@@ -158,6 +156,12 @@
             paused(reason)
         }
 
+        /// Pauses for the current backoff, and doubles it (up to a second) for the next shortage.
+        private func pauseForResources(errno code: Int32) {
+            pause(for: resourceBackoff, .outOfResources(errno: code))
+            resourceBackoff = min(resourceBackoff * 2, Self.maxResourceBackoff)
+        }
+
         private func resume() {
             resumeTimer = nil
             guard isOpen else { return }
@@ -165,7 +169,7 @@
                 try loop.register(self, fd: fd, events: Self.events)
             } catch {
                 // No memory for the registration either: try again later.
-                pause(for: resourceBackoff, .outOfResources(errno: (error as? SocketError)?.errno ?? ENOMEM))
+                pauseForResources(errno: (error as? SocketError)?.errno ?? ENOMEM)
             }
         }
 

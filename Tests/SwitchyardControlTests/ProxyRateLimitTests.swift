@@ -3,11 +3,6 @@ import Testing
 
 @Suite("Data plane: per-client rate limits")
 struct ProxyRateLimitTests {
-    static func counter(_ metrics: String, _ line: String) -> Int {
-        guard let found = metrics.split(separator: "\n").first(where: { $0.hasPrefix(line + " ") }) else { return 0 }
-        return Int(found.split(separator: " ").last!) ?? 0
-    }
-
     @Test("requests over a client's rate get 429 with Retry-After; the limit changes live")
     func requestRate() async throws {
         let backend = try await TestBackend.start("a")
@@ -25,7 +20,7 @@ struct ProxyRateLimitTests {
             #expect(refused.hasPrefix("HTTP/1.1 429 Too Many Requests\r\n") && refused.contains("\r\nRetry-After: 1\r\n"), "\(refused)")
             #expect(backend.requests == 3)
             let metrics = try await server.get("/metrics", token: nil).text
-            #expect(Self.counter(metrics, "switchyard_listener_rate_limited_total{listener=\"web-listener\",kind=\"request\"}") == 1)
+            #expect(MetricsText.value(of: "switchyard_listener_rate_limited_total{listener=\"web-listener\",kind=\"request\"}", in: metrics) == 1)
             #expect(metrics.contains("switchyard_listener_responses_total{listener=\"web-listener\",class=\"4xx\"} 1\n"))
 
             // Raised through the API: the new limit holds at once.
@@ -61,8 +56,8 @@ struct ProxyRateLimitTests {
             let second = try RawConnection(port: tcpPort)
             #expect(await second.closedByPeer())
             let metrics = try await server.get("/metrics", token: nil).text
-            #expect(Self.counter(metrics, "switchyard_listener_rate_limited_total{listener=\"web-listener\",kind=\"connection\"}") == 1)
-            #expect(Self.counter(metrics, "switchyard_listener_rate_limited_total{listener=\"db-listener\",kind=\"connection\"}") == 1)
+            #expect(MetricsText.value(of: "switchyard_listener_rate_limited_total{listener=\"web-listener\",kind=\"connection\"}", in: metrics) == 1)
+            #expect(MetricsText.value(of: "switchyard_listener_rate_limited_total{listener=\"db-listener\",kind=\"connection\"}", in: metrics) == 1)
         }
     }
 

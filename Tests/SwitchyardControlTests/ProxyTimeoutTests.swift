@@ -6,9 +6,7 @@ import Testing
 @Suite("Data plane: a timeout for every phase")
 struct ProxyTimeoutTests {
     static func timeouts(in metrics: String, _ phase: String, listener: String = "web-listener") -> Int {
-        let prefix = "switchyard_listener_timeouts_total{listener=\"\(listener)\",phase=\"\(phase)\"} "
-        guard let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
-        return Int(line.dropFirst(prefix.count)) ?? 0
+        MetricsText.value(of: "switchyard_listener_timeouts_total{listener=\"\(listener)\",phase=\"\(phase)\"}", in: metrics)
     }
 
     @Test("a request body trickled below the minimum rate, or gone silent, is answered 408 and the backend connection freed")

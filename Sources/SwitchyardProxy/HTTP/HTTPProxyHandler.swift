@@ -224,8 +224,10 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     func connectionWritabilityChanged(isWritable: Bool) {
         if isWritable {
             exchange?.upstream?.resumeReads()
-            // The backend is read again: its silence counts from now.
-            if waiting == .send { arm(exchange == nil ? .idle : .response, after: exchange == nil ? limits.clientIdleTimeout : responseTimeout) }
+            // The backend is read again: its silence counts from now (or, between requests, the idle time).
+            if waiting == .send {
+                if exchange == nil { arm(.idle, after: limits.clientIdleTimeout) } else { arm(.response, after: responseTimeout) }
+            }
         } else {
             exchange?.upstream?.pauseReads()
             arm(.send, after: limits.sendTimeout)

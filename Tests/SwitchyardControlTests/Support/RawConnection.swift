@@ -37,8 +37,11 @@ final class RawConnection: @unchecked Sendable {
 
     /// Sends all of `text`; false if the peer is gone.
     @discardableResult
-    func send(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+    func send(_ text: String) -> Bool { send(bytes: Array(text.utf8)) }
+
+    /// Sends all of `bytes`; false if the peer is gone.
+    @discardableResult
+    func send(bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let written = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -55,6 +58,21 @@ final class RawConnection: @unchecked Sendable {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !String(decoding: received, as: UTF8.self).contains(marker) {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                received += buffer[0..<count]
+            }
+            return String(decoding: received, as: UTF8.self)
+        }.value
+    }
+
+    /// Everything until the peer closes, or a read times out.
+    func receiveUntilClosed() async -> String {
+        let fd = fd
+        return await Task.detached {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
                 let count = recv(fd, &buffer, buffer.count, 0)
                 if count <= 0 { break }
                 received += buffer[0..<count]
