@@ -132,6 +132,7 @@ let package = Package(
             name: "SwitchyardProxyTests",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardIO",
                 "SwitchyardProxy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,6 +144,7 @@ let package = Package(
             name: "SwitchyardControlTests",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardIO",
                 "SwitchyardProxy",
                 "SwitchyardStore",
                 "SwitchyardControl",

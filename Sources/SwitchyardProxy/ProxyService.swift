@@ -47,18 +47,23 @@ public final class ProxyService: Service, DataPlane {
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration = .init(), box: RuntimeConfigBox, logger: Logger) {
+    /// Throws when an event loop cannot be made (epoll or eventfd refused, as when the process is out
+    /// of descriptors): the caller reports it, instead of the process dying mid-start.
+    public init(configuration: Configuration = .init(), box: RuntimeConfigBox, logger: Logger) throws {
         self.configuration = configuration
         self.box = box
         self.logger = logger
         health = HealthRegistry(logger: logger)
-        loops = (0..<max(1, configuration.eventLoops)).map { index in
-            do {
-                return try EpollEventLoop(name: "switchyard-proxy-\(index)")
-            } catch {
-                fatalError("cannot start the data plane's event loop: \(error)")
+        var loops: [EpollEventLoop] = []
+        do {
+            for index in 0..<max(1, configuration.eventLoops) {
+                loops.append(try EpollEventLoop(name: "switchyard-proxy-\(index)"))
             }
+        } catch {
+            for loop in loops { loop.shutdownGracefully(queue: .global()) { _ in } }
+            throw error
         }
+        self.loops = loops
         probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
         let workers = loops.map { ProxyWorker(eventLoop: $0, shared: shared) }

@@ -144,7 +144,7 @@ struct Serve: AsyncParsableCommand {
         let openFiles = OpenFileLimit.raiseToHardLimit()
         DescriptorBudget.configure(openFiles: openFiles)
         let proxy =
-            proxyThreads == 0
+            try proxyThreads == 0
             ? nil
             : ProxyService(
                 configuration: .init(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardIO
 import Testing
 
 @testable import SwitchyardProxy
@@ -76,7 +77,8 @@ import Testing
         box.swap(try RuntimeConfig(document: document, generation: 1))
         // Short head and body timeouts: a stream that ends inside a request is answered 408 at once.
         let limits = HTTPLimits(headTimeout: .milliseconds(100), bodyTimeout: .milliseconds(100))
-        let service = ProxyService(configuration: .init(eventLoops: 1, limits: limits), box: box, logger: Logger(label: "fuzz"))
+        OpenFileLimit.raiseToHardLimit()  // as `serve` does: the suite shares one process
+        let service = try ProxyService(configuration: .init(eventLoops: 1, limits: limits), box: box, logger: Logger(label: "fuzz"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
         let started = ContinuousClock.now

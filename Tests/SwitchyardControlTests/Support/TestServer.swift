@@ -71,8 +71,9 @@ struct TestServer: Sendable {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let snapshot = RuntimeConfigBox()
         // Two event loops, so that tests see connections spread over loops as in production.
+        OpenFiles.raise()
         let proxy =
-            dataPlane
+            try dataPlane
             ? ProxyService(
                 configuration: .init(eventLoops: 2, limits: HTTPLimits(headTimeout: .milliseconds(500))), box: snapshot, logger: logger)
             : nil
