@@ -85,4 +85,38 @@ struct ProxyHardeningTests {
             #expect(partial.isEmpty)
         }
     }
+
+    @Test("a pipelined request whose body is still to come when its turn arrives is read and answered")
+    func pipelinedBodyLater() async throws {
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await server.proxy(pool: "web", backends: [("a", backend.port)])
+            let client = try RawConnection(port: port, timeout: 5)
+            #expect(client.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"))
+            let first = await client.read(timeout: 5, until: "a\n")
+            #expect(first.text.hasPrefix("HTTP/1.1 200 "))
+            // The rest of the second body, once the first response is out: well within the body timeout.
+            #expect(client.send("cd"))
+            let second = await client.read(timeout: 5, until: "abcd")
+            #expect(second.text.hasPrefix("HTTP/1.1 200 ") && second.text.hasSuffix("abcd") && !second.closed, "\(second.text.debugDescription)")
+        }
+    }
+
+    @Test("a response head the backend garbles is answered 502, and the client's connection stays usable")
+    func invalidResponseHead() async throws {
+        let backend = try await RawBackend.start(response: "HTTP/1.1 2x0 Nope\r\n\r\n")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await server.proxy(pool: "web", backends: [("a", backend.port)])
+            let client = try RawConnection(port: port, timeout: 5)
+            #expect(client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+            let reply = await client.read(timeout: 5, until: "invalid response from backend\n")
+            #expect(reply.text.hasPrefix("HTTP/1.1 502 ") && !reply.closed, "\(reply.text.debugDescription)")
+            // The same connection goes on (the backend may be ejected by now: 502 or 503).
+            #expect(client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+            let again = await client.read(timeout: 1)
+            #expect(again.text.hasPrefix("HTTP/1.1 50") && !again.closed, "\(again.text.debugDescription)")
+        }
+    }
 }
