@@ -14,9 +14,9 @@
     }
 
     /// One thread around an edge-triggered epoll set, for the data plane's sockets. SwiftNIO's channels
-    /// cost ~10 µs of user CPU per proxied request on this machine (lifecycle copies, retains, exclusivity
-    /// checks, the pipeline), where the bare syscalls cost ~2 µs (see docs/benchmarks.md); this loop gives
-    /// the proxy sockets with nothing between its handlers and `recv`/`send`.
+    /// cost several µs of user CPU per proxied request beyond the bare syscalls (lifecycle copies,
+    /// retains, exclusivity checks, the pipeline; measured in docs/architecture.md, "Own epoll loops instead of SwiftNIO channels"); this loop
+    /// gives the proxy sockets with nothing between its handlers and `recv`/`send`.
     ///
     /// It is a NIO `EventLoop` (tasks, timers, futures), so the proxy's workers, timers and promises work
     /// on it unchanged. Sockets are registered once, for input and output, edge-triggered: no `epoll_ctl`

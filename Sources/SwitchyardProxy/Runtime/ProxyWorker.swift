@@ -7,7 +7,7 @@ import SwitchyardIO
 /// Everything one event loop needs to proxy without locks on the request path: a cached snapshot
 /// (refreshed when the box's generation moves), a `PoolBalancer` per pool and a `BackendSlot` per
 /// backend with its pooled connections. Confined to `eventLoop`; `@unchecked Sendable` only so that
-/// channel initializers on that loop can reach it.
+/// closures run on that loop (listeners' accepts, snapshot applies) can reach it.
 final class ProxyWorker: @unchecked Sendable {
     let eventLoop: EpollEventLoop
     let shared: ProxyShared
