@@ -4,9 +4,9 @@ import Testing
 @testable import SwitchyardProxy
 
 /// A differential fuzz test of the request path: random requests, mutated and split at random points,
-/// go through the proxy's own parser, body framing and head writer, exactly as `HTTPProxyHandler` uses
-/// them (pipelined requests one after another on one backend connection, the case where a smuggled
-/// request would show). An independent strict parser then reads what the proxy forwarded: it must
+/// go through the proxy's own exchange state machine (`HTTPExchange`, with its parser, body framing
+/// and head writer) as `HTTPProxyHandler` drives it: pipelined requests one after another on one
+/// backend connection, the case where a smuggled request would show. An independent strict parser then reads what the proxy forwarded: it must
 /// find exactly the requests the proxy accepted, with byte-for-byte the same bodies, and nothing else.
 @Suite struct RequestPathFuzzTests {
     /// Seeded, so that a failure can be replayed: the message names the seed and case.
@@ -37,65 +37,62 @@ import Testing
         var cut = false
     }
 
-    /// The proxy's request path over `pieces` (the reads of one client connection).
+    /// The proxy's request path over `pieces` (the reads of one client connection): the state machine
+    /// of `HTTPProxyHandler` with the same parser, framing and head writer, and a backend that answers
+    /// each request once its body is complete (so that the next pipelined one goes).
     static func forward(_ pieces: [[UInt8]]) -> Forwarded {
         var result = Forwarded()
-        var received: [UInt8] = []
-        var tracker: BodyTracker?
-        var closeAfter = false
+        var machine = HTTPExchange(limits: HTTPLimits())
+        let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
         var out = ByteBuffer()
-        for piece in pieces {
-            received += piece
-            while !received.isEmpty {
-                if var body = tracker {
-                    let buffer = ByteBuffer(bytes: received)
-                    let taken: Int
-                    do {
-                        taken = try body.consume(buffer)
-                    } catch {
-                        result.cut = true
-                        return result
-                    }
-                    result.bytes += received[..<taken]
-                    result.exchanges[result.exchanges.count - 1].body += received[..<taken]
-                    received.removeFirst(taken)
-                    if body.isComplete {
-                        result.exchanges[result.exchanges.count - 1].complete = true
-                        tracker = nil
-                        if closeAfter { return result }
-                    } else {
-                        tracker = body
-                        break
-                    }
-                    continue
-                }
-                let buffer = ByteBuffer(bytes: received)
-                switch buffer.withUnsafeReadableBytes({ RequestHeadParser.parse($0, limits: HTTPLimits()) }) {
-                case .incomplete:
-                    break
-                case .rejected:
-                    result.refused = true
-                    return result
-                case .complete(let head):
+        machine.opened(now: now)
+
+        func forwardBody(_ body: ByteBuffer) {
+            result.bytes += body.readableBytesView
+            result.exchanges[result.exchanges.count - 1].body += body.readableBytesView
+        }
+
+        /// Carries out the machine's steps until it waits for more client bytes; false once the
+        /// connection ends.
+        func run(_ first: HTTPExchange.Step) -> Bool {
+            var step = first
+            while true {
+                switch step {
+                case .none:
+                    guard machine.phase == .exchanging, machine.request.requestBody.isComplete else { return machine.phase != .closing }
+                    result.exchanges[result.exchanges.count - 1].complete = true
+                    _ = machine.upstreamRead(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"), now: now)
+                    if machine.finishExchange().closeClient { return false }
+                    step = machine.nextRequest(now: now)
+                case .route(let head, let buffer):
                     HeadWriter.request(head, from: buffer, clientIP: "192.0.2.7", scheme: "http", trusted: false, into: &out)
                     result.bytes += out.readableBytesView
+                    let received = Array(buffer.readableBytesView)
                     var origin = Array(received[(head.absolutePrefix?.upperBound ?? head.target.lowerBound)..<head.target.upperBound])
                     if head.absolutePrefix != nil && head.path.isEmpty { origin.insert(UInt8(ascii: "/"), at: 0) }
                     result.exchanges.append(
                         .init(method: String(decoding: received[head.method], as: UTF8.self), originTarget: String(decoding: origin, as: UTF8.self)))
-                    received.removeFirst(head.length)
-                    closeAfter = !head.keepAlive
-                    let body = BodyTracker(head.framing)
-                    if body.isComplete {
-                        result.exchanges[result.exchanges.count - 1].complete = true
-                        if closeAfter { return result }
-                    } else {
-                        tracker = body
-                    }
-                    continue
+                    step = machine.start(head, in: buffer, route: .pool(retries: 0, responseTimeout: .seconds(5)), now: now)
+                case .dispatch:
+                    machine.attempt(backend: 0)
+                    if let body = machine.attached(pooled: true, now: now) { forwardBody(body) }
+                    step = .none
+                case .forwardBody(let body):
+                    forwardBody(body)
+                    step = .none
+                case .reject:
+                    result.refused = true
+                    return false
+                case .fail, .cut, .close:
+                    // A body's framing broke: the connection closes.
+                    result.cut = true
+                    return false
                 }
-                break
             }
+        }
+
+        for piece in pieces {
+            guard run(machine.clientRead(ByteBuffer(bytes: piece), now: now)) else { break }
         }
         return result
     }

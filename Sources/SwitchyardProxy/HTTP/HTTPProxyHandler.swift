@@ -36,7 +36,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     private var clientIsTrusted = false
     /// The listener's per-client request rate limit, if it has one (as of `routingGeneration`).
     private var requestLimiter: ClientRateLimiter?
-    private var timer: DeadlineTimer!
+    private lazy var timer = DeadlineTimer(loop: connection.loop, owner: self)
     /// The socket closed: nothing is done any more.
     private var closed = false
     /// Written to the client since the last flush.
@@ -54,7 +54,6 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         self.clientKey = clientKey
         self.machine = HTTPExchange(limits: worker.shared.limits)
         self.forwardHead = allocator.buffer(capacity: 0)
-        self.timer = DeadlineTimer(loop: connection.loop, owner: self)
     }
 
     /// Whether the client can take more bytes (the connection tracks its pending output).
@@ -132,41 +131,46 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         }
     }
 
-    /// Carries out what the machine decided.
-    private func perform(_ step: HTTPExchange.Step) {
-        switch step {
-        case .none:
-            break
-        case .route(let head, let buffer):
-            route(head, in: buffer)
-            return
-        case .dispatch(let retry):
-            dispatch(retry: retry)
-            return
-        case .forwardBody(let body):
-            upstream?.write(body)
-        case .reject(let status, let detail, let retryAfter):
-            listenerCounters.answered(status: status)
-            closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, retryAfter: retryAfter, allocator: allocator))
-        case .fail(let status, let detail, let keepAlive):
-            abandonUpstream()
-            finishCounters(status: status)
-            let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
-            guard keepAlive else {
-                closeAfter(response)
+    /// Carries out what the machine decided, step after step (in a loop, not by recursion: a buffer
+    /// of pipelined requests that all fail at once must not deepen the stack).
+    private func perform(_ first: HTTPExchange.Step) {
+        var step = first
+        while true {
+            switch step {
+            case .none:
                 break
+            case .route(let head, let buffer):
+                step = route(head, in: buffer)
+                continue
+            case .dispatch(let retry):
+                step = dispatch(retry: retry)
+                continue
+            case .forwardBody(let body):
+                upstream?.write(body)
+            case .reject(let status, let detail, let retryAfter):
+                listenerCounters.answered(status: status)
+                closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, retryAfter: retryAfter, allocator: allocator))
+            case .fail(let status, let detail, let keepAlive):
+                abandonUpstream()
+                finishCounters(status: status)
+                let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
+                guard keepAlive else {
+                    closeAfter(response)
+                    break
+                }
+                connection.write(response)
+                connection.flush()
+                step = machine.nextRequest(now: now)
+                continue
+            case .cut:
+                abandonUpstream()
+                finishCounters(status: nil)
+                connection.flush()
+                connection.close()
+            case .close:
+                connection.close()
             }
-            connection.write(response)
-            connection.flush()
-            perform(machine.nextRequest(now: now))
-            return
-        case .cut:
-            abandonUpstream()
-            finishCounters(status: nil)
-            connection.flush()
-            connection.close()
-        case .close:
-            connection.close()
+            break
         }
         sync()
     }
@@ -207,7 +211,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     }
 
     /// Routes a complete head (a plain `Route` for the machine), and starts its exchange.
-    private func route(_ head: RequestHead, in buffer: ByteBuffer) {
+    private func route(_ head: RequestHead, in buffer: ByteBuffer) -> HTTPExchange.Step {
         let route: HTTPExchange.Route
         switch balancer(for: head, in: buffer) {
         case .none:
@@ -219,8 +223,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
                 listenerCounters.requestRateLimited()
                 route = .refused(status: 429, detail: "too many requests from this client", retryAfter: retryAfter)
             } else {
-                let spec = found.pool.spec
-                route = .pool(retries: spec.retries, responseTimeout: .milliseconds(Int64(spec.timeouts.responseMs)))
+                route = .pool(retries: found.pool.spec.retries, responseTimeout: .milliseconds(Int64(found.pool.spec.timeouts.responseMs)))
                 balancer = found
                 listenerCounters.requestStarted()
                 found.counters.requestStarted()
@@ -229,12 +232,13 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
                 HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", trusted: clientIsTrusted, into: &forwardHead)
             }
         }
-        perform(machine.start(head, in: buffer, route: route, now: NIODeadline.now()))
+        return machine.start(head, in: buffer, route: route, now: NIODeadline.now())
     }
 
-    /// Sends the request to a backend chosen now (first attempt or retry).
-    private func dispatch(retry: Bool) {
-        guard var balancer, machine.phase == .exchanging else { return }
+    /// Sends the request to a backend chosen now (first attempt or retry); returns the step that
+    /// follows at once (an error when no backend is left).
+    private func dispatch(retry: Bool) -> HTTPExchange.Step {
+        guard var balancer, machine.phase == .exchanging else { return .none }
         if retry {
             balancer.counters.retried()
             balancer.slots[machine.request.backend].counters.retried()
@@ -245,17 +249,15 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
             self.balancer = current
         }
         guard let index = balancer.pick(clientKey: clientKey, excluding: machine.request.tried) else {
-            perform(machine.noBackend(pool: balancer.pool.name))
-            return
+            return machine.noBackend(pool: balancer.pool.name)
         }
         machine.attempt(backend: index)
         let slot = balancer.slots[index]
         let timeouts = balancer.pool.spec.timeouts
         if let idle = slot.checkoutIdle(now: machine.request.started, maxIdle: .milliseconds(Int64(timeouts.idleMs))) {
             attach(idle, pooled: true)
-            return
+            return .none
         }
-        sync()
         let number = exchangeNumber
         UpstreamConnector.connect(slot, on: connection.loop, timeout: .milliseconds(Int64(timeouts.connectMs))) { [self] result in
             guard number == exchangeNumber, !closed, machine.phase == .exchanging, machine.request.upstream == .connecting else {
@@ -265,6 +267,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
             switch result {
             case .success(let upstream):
                 attach(upstream, pooled: false)
+                sync()
             case .failure(let error):
                 if let error = error as? SocketError, error.isLocalResourceShortage {
                     // This process is out of descriptors or ports: no backend's fault.
@@ -279,6 +282,7 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
                 }
             }
         }
+        return .none
     }
 
     private func attach(_ attached: UpstreamConnection, pooled: Bool) {
@@ -290,7 +294,6 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         if let body = machine.attached(pooled: pooled, now: now) { attached.write(body) }
         // Inside the client's read batch, its end flushes; otherwise (a connect or a retry) flush now.
         if !inClientReadBatch { attached.flush() }
-        sync()
     }
 
     // MARK: Backend side

@@ -26,7 +26,7 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
     private let gate: ConnectionGate
 
     /// The session's idle deadline, moved on every byte either way.
-    private var idleTimer: DeadlineTimer!
+    private lazy var idleTimer = DeadlineTimer(loop: connection.loop, owner: self)
     private var idleTimeout = TimeAmount.seconds(600)
 
     init(connection: SocketConnection, worker: ProxyWorker, listenerName: String, clientKey: [UInt8], gate: ConnectionGate) {
@@ -36,7 +36,6 @@ final class TCPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DrainableC
         self.listenerName = listenerName
         self.listenerCounters = worker.shared.metrics.listener(listenerName)
         self.clientKey = clientKey
-        self.idleTimer = DeadlineTimer(loop: connection.loop, owner: self)
     }
 
     var clientIsWritable: Bool { connection.isWritable }
