@@ -114,7 +114,7 @@ extension APIHandler {
             let change = row.kind == .token ? nil : try? row.configChange()
             return Schemas.Change(
                 id: row.id, generation: row.generation, time: row.time, actor: row.actor,
-                action: .init(rawValue: row.action.rawValue)!, resourceType: .init(rawValue: row.kind.rawValue)!,
+                action: .init(row.action), resourceType: .init(row.kind),
                 resource: row.resource, request: row.request,
                 before: change.map { jsonValue($0.before) } ?? jsonValue(rawJSON: row.before),
                 after: change.map { jsonValue($0.after) } ?? jsonValue(rawJSON: row.after))

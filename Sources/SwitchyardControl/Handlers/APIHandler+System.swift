@@ -38,7 +38,7 @@ extension APIHandler {
                 listeners: .init(additionalProperties: record.listeners.mapValues { .init(bound: $0.bound, error: $0.error) }),
                 backendHealth: .init(
                     additionalProperties: record.backendHealth.mapValues {
-                        .init(status: .init(rawValue: $0.status.rawValue)!, reason: $0.reason, since: $0.since)
+                        .init(status: .init($0.status), reason: $0.reason, since: $0.since)
                     }))
         }
         return .ok(.init(body: .json(.init(items: items))))

@@ -17,7 +17,7 @@ extension APIHandler {
         // The contract says `uniqueItems`: a repeated scope is a mistake worth naming, not something to fold away.
         if Set(body.scopes).count != body.scopes.count { errors.add("scopes", "must not name a scope twice") }
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
-        let scopes = Array(Set(body.scopes.map { Scope(rawValue: $0.rawValue)! })).sorted()
+        let scopes = Array(Set(body.scopes.map(Scope.init))).sorted()
         let name = body.name
         let secret = TokenSecret.generate()
         let hash = TokenSecret.hash(secret)
@@ -31,7 +31,7 @@ extension APIHandler {
                 headers: .init(location: "/v1/tokens/\(name)"),
                 body: .json(
                     .init(
-                        name: record.name, scopes: record.scopes.map { .init(rawValue: $0.rawValue)! }, createdAt: record.createdAt,
+                        name: record.name, scopes: record.scopes.map(Schemas.Scope.init), createdAt: record.createdAt,
                         createdBy: record.createdBy, secret: secret))))
     }
 
@@ -54,7 +54,7 @@ extension APIHandler {
 extension Schemas.Token {
     init(_ record: TokenRecord) {
         self.init(
-            name: record.name, scopes: record.scopes.map { .init(rawValue: $0.rawValue)! }, createdAt: record.createdAt,
+            name: record.name, scopes: record.scopes.map(Schemas.Scope.init), createdAt: record.createdAt,
             createdBy: record.createdBy)
     }
 }

@@ -32,9 +32,9 @@ extension Schemas.ConfigPoolInput: PoolFields {}
 extension PoolDraft {
     init(_ input: some PoolFields) {
         self.init(
-            protocol: input._protocol.map { PoolProtocol(rawValue: $0.rawValue)! },
-            algorithm: input.algorithm.map { BalancingAlgorithm(rawValue: $0.rawValue)! },
-            mode: input.mode.map { PoolMode(rawValue: $0.rawValue)! },
+            protocol: input._protocol.map(PoolProtocol.init),
+            algorithm: input.algorithm.map(BalancingAlgorithm.init),
+            mode: input.mode.map(PoolMode.init),
             healthCheck: input.healthCheck.map(HealthCheckDraft.init),
             passive: input.passive.map(PassiveHealthDraft.init),
             retries: input.retries,
@@ -47,7 +47,7 @@ extension PoolDraft {
 extension HealthCheckDraft {
     init(_ input: Schemas.HealthCheck) {
         self.init(
-            type: input._type.map { HealthCheckType(rawValue: $0.rawValue)! }, path: input.path,
+            type: input._type.map(HealthCheckType.init), path: input.path,
             expectedStatus: input.expectedStatus, intervalMs: input.intervalMs, timeoutMs: input.timeoutMs,
             rise: input.rise, fall: input.fall)
     }
@@ -69,13 +69,13 @@ extension BackendDraft {
     init(_ input: Schemas.BackendInput) {
         self.init(
             address: input.address, port: input.port, weight: input.weight, backup: input.backup,
-            adminState: input.adminState.map { AdminState(rawValue: $0.rawValue)! })
+            adminState: input.adminState.map(AdminState.init))
     }
 
     init(_ input: Schemas.BackendPatch) {
         self.init(
             address: input.address, port: input.port, weight: input.weight, backup: input.backup,
-            adminState: input.adminState.map { AdminState(rawValue: $0.rawValue)! })
+            adminState: input.adminState.map(AdminState.init))
     }
 }
 
@@ -110,7 +110,7 @@ extension ListenerSpec {
         self.init(
             bind: input.bind ?? "0.0.0.0",
             port: input.port,
-            protocol: input._protocol.map { ListenerProtocol(rawValue: $0.rawValue)! } ?? .http,
+            protocol: input._protocol.map(ListenerProtocol.init) ?? .http,
             defaultPool: input.defaultPool,
             routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
             tls: input.tlsSpec,
@@ -139,7 +139,7 @@ extension ListenerSpec {
 extension Schemas.ResolvedHealthCheck {
     init(_ spec: HealthCheckSpec) {
         self.init(
-            _type: .init(rawValue: spec.type.rawValue)!, path: spec.path, expectedStatus: spec.expectedStatus,
+            _type: .init(spec.type), path: spec.path, expectedStatus: spec.expectedStatus,
             intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, rise: spec.rise, fall: spec.fall)
     }
 }
@@ -149,9 +149,9 @@ extension Schemas.Pool {
         let spec = record.spec
         self.init(
             name: record.name,
-            _protocol: .init(rawValue: spec.protocol.rawValue)!,
-            algorithm: .init(rawValue: spec.algorithm.rawValue)!,
-            mode: .init(rawValue: spec.mode.rawValue)!,
+            _protocol: .init(spec.protocol),
+            algorithm: .init(spec.algorithm),
+            mode: .init(spec.mode),
             healthCheck: .init(spec.healthCheck),
             passive: .init(maxFailures: spec.passive.maxFailures, ejectMs: spec.passive.ejectMs),
             retries: spec.retries,
@@ -177,14 +177,14 @@ extension Schemas.Backend {
             port: spec.port,
             weight: spec.weight,
             backup: spec.backup,
-            adminState: .init(rawValue: spec.adminState.rawValue)!,
+            adminState: .init(spec.adminState),
             // As the instance answering sees it; unknown until its data plane has an opinion.
-            health: health.map { .init(status: .init(rawValue: $0.status.rawValue)!, reason: $0.reason, since: $0.since) }
+            health: health.map { .init(status: .init($0.status), reason: $0.reason, since: $0.since) }
                 ?? .init(status: .unknown),
             healthByInstance: view.byInstance(key).map { instance, id, report in
                 .init(
                     instance: id, instanceName: instance.name,
-                    status: .init(rawValue: report.status.rawValue)!, reason: report.reason, since: report.since)
+                    status: .init(report.status), reason: report.reason, since: report.since)
             },
             activeConnections: view.activeConnections(key),
             version: record.version,
@@ -200,7 +200,7 @@ extension Schemas.Listener {
             name: record.name,
             bind: spec.bind,
             port: spec.port,
-            _protocol: .init(rawValue: spec.protocol.rawValue)!,
+            _protocol: .init(spec.protocol),
             defaultPool: spec.defaultPool,
             routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
             tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) },
@@ -223,9 +223,9 @@ extension Schemas.Config {
             let spec = entry.spec
             return Schemas.ConfigPool(
                 name: name,
-                _protocol: .init(rawValue: spec.protocol.rawValue)!,
-                algorithm: .init(rawValue: spec.algorithm.rawValue)!,
-                mode: .init(rawValue: spec.mode.rawValue)!,
+                _protocol: .init(spec.protocol),
+                algorithm: .init(spec.algorithm),
+                mode: .init(spec.mode),
                 healthCheck: .init(spec.healthCheck),
                 passive: .init(maxFailures: spec.passive.maxFailures, ejectMs: spec.passive.ejectMs),
                 retries: spec.retries,
@@ -236,13 +236,13 @@ extension Schemas.Config {
                     let backend = entry.backends[backendName]!
                     return Schemas.ConfigBackend(
                         name: backendName, address: backend.address, port: backend.port, weight: backend.weight,
-                        backup: backend.backup, adminState: .init(rawValue: backend.adminState.rawValue)!)
+                        backup: backend.backup, adminState: .init(backend.adminState))
                 })
         }
         let listeners = document.listeners.keys.sorted().map { name -> Schemas.ConfigListener in
             let spec = document.listeners[name]!
             return Schemas.ConfigListener(
-                name: name, bind: spec.bind, port: spec.port, _protocol: .init(rawValue: spec.protocol.rawValue)!,
+                name: name, bind: spec.bind, port: spec.port, _protocol: .init(spec.protocol),
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
                 tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
@@ -284,8 +284,8 @@ func jsonValue(rawJSON text: String?) -> OpenAPIValueContainer? {
 extension Schemas.ConfigChange {
     init(_ change: SwitchyardCore.ConfigChange) {
         self.init(
-            action: .init(rawValue: change.action.rawValue)!,
-            resourceType: .init(rawValue: change.resource.kind.rawValue)!,
+            action: .init(change.action),
+            resourceType: .init(change.resource.kind),
             resource: change.resource.description,
             before: jsonValue(change.before),
             after: jsonValue(change.after))
