@@ -62,6 +62,8 @@ public struct ControlServer: Sendable {
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let limits = configuration.limits
         let router = Router()
+        // Outermost, so that every JSON answer (problems of the middleware below included) ends with a newline.
+        router.add(middleware: JSONNewlineMiddleware())
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(
             store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed, logger: logger)
