@@ -5,9 +5,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+// Linux only: the data plane's transport (SwitchyardIO) uses epoll, eventfd and accept4, so no
+// other platform is declared (docs/architecture.md, "Linux only").
 let package = Package(
     name: "switchyard",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "switchyard", targets: ["switchyard"])
     ],
@@ -87,11 +88,6 @@ let package = Package(
             ],
             // Handlers are confined to their event loop: dynamic exclusivity checks only cost time there.
             swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-        ),
-        .target(
-            name: "SwitchyardDatabase",
-            dependencies: ["SwitchyardCore", "SwitchyardStore"],
-            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "switchyard",
