@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import SwitchyardCore
 
@@ -11,7 +12,7 @@ extension Store {
                 "SELECT id, name, scopes, created_at, created_by, secret_hash FROM tokens WHERE secret_hash = \(secretHash)",
                 logger: self.logger)
             for try await (id, name, scopes, created, createdBy, stored) in rows.decode((UUID, String, [String], Date, String, String).self) {
-                let scopes = scopes.compactMap(Scope.init(rawValue:))
+                let scopes = knownScopes(scopes, token: name, logger: self.logger)
                 return (TokenRecord(id: id, name: name, scopes: scopes, createdAt: created, createdBy: createdBy), stored)
             }
             return nil
@@ -25,7 +26,8 @@ extension Store {
             var records: [TokenRecord] = []
             for try await (id, name, scopes, created, createdBy) in rows.decode((UUID, String, [String], Date, String).self) {
                 records.append(
-                    TokenRecord(id: id, name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy))
+                    TokenRecord(id: id, name: name, scopes: knownScopes(scopes, token: name, logger: self.logger), createdAt: created,
+                        createdBy: createdBy))
             }
             return records
         }
@@ -83,7 +85,7 @@ extension WriteTransaction {
         var deleted: TokenRecord?
         for try await (id, scopes, created, createdBy) in rows.decode((UUID, [String], Date, String).self) {
             deleted = TokenRecord(
-                id: id, name: name, scopes: scopes.compactMap(Scope.init(rawValue:)), createdAt: created, createdBy: createdBy)
+                id: id, name: name, scopes: knownScopes(scopes, token: name, logger: logger), createdAt: created, createdBy: createdBy)
         }
         if let deleted {
             try await tokensChanged()
@@ -130,3 +132,20 @@ struct TokenAuditView: Encodable {
 }
 
 private struct TokensExist: Error {}
+
+/// The scopes a token's row names. A scope this version does not know (written by a newer version that
+/// shares the database, or by hand) grants nothing here: it is left out, which only ever takes rights
+/// away, and a warning names it, so that a token that lost rights says why.
+func knownScopes(_ names: [String], token: String, logger: Logger) -> [Scope] {
+    var scopes: [Scope] = []
+    var unknown: [String] = []
+    for name in names {
+        if let scope = Scope(rawValue: name) { scopes.append(scope) } else { unknown.append(name) }
+    }
+    if !unknown.isEmpty {
+        logger.warning(
+            "token names scopes this version does not know; they grant nothing",
+            metadata: ["token": "\(token)", "unknown_scopes": "\(unknown.joined(separator: ","))"])
+    }
+    return scopes
+}

@@ -77,4 +77,29 @@ struct AuthAPITests {
             #expect(try await server.post("/v1/tokens", ["name": "ci", "scopes": ["admin", "read", "write"]]).status == 201)
         }
     }
+
+    @Test("a scope this version does not know grants nothing, and the log names it")
+    func unknownStoredScope() async throws {
+        let (logger, lines) = RecordingLogHandler.logger()
+        let database = try await TestServer.createDatabase()
+        defer { Task { try? await TestServer.dropDatabase(database) } }
+        let server = try await TestServer.start(storeConfiguration: database, dataPlane: false, logger: logger)
+        do {
+            // As a newer version sharing the database might write it.
+            let secret = "sy_scope_from_elsewhere"
+            _ = try await server.sql(
+                "INSERT INTO tokens (name, secret_hash, scopes, created_by) "
+                    + "VALUES ('newer', '\(TokenSecretForTests.hash(secret))', '{read,superuser}', 'admin')")
+            #expect(try await server.get("/v1/pools", token: secret).status == 200)
+            #expect(try await server.post("/v1/pools", ["name": "web"], token: secret).status == 403)
+            let listed = (try await server.get("/v1/tokens").json["items"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "newer" }
+            #expect(listed?["scopes"] as? [String] == ["read"])
+            let warnings = lines.all.filter { $0.hasPrefix("warning") && $0.contains("unknown_scopes=superuser") && $0.contains("token=newer") }
+            #expect(!warnings.isEmpty, "no warning names the scope: \(lines.all)")
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
 }
