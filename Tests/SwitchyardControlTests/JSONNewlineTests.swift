@@ -1,4 +1,8 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
 import SwitchyardAPI
 import Testing
 
@@ -60,5 +64,45 @@ struct JSONNewlineTests {
         #expect(!isJSONMediaType("text/plain; version=0.0.4"))
         #expect(!isJSONMediaType("application/jsonx"))
         #expect(!isJSONMediaType(nil))
+    }
+
+    /// What reaches the connection: each call to the writer underneath, with the text it carries.
+    struct RecordingWriter: ResponseBodyWriter {
+        let calls: NIOLockedValueBox<[String]>
+
+        func write(_ buffer: ByteBuffer) async throws {
+            calls.withLockedValue { $0.append("write \(String(buffer: buffer).debugDescription)") }
+        }
+
+        func write(contentsOf buffers: some Sequence<ByteBuffer>) async throws {
+            let texts = buffers.map { String(buffer: $0).debugDescription }
+            calls.withLockedValue { $0.append("batch \(texts.joined(separator: " "))") }
+        }
+
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+            calls.withLockedValue { $0.append("finish") }
+        }
+    }
+
+    func calls(_ body: (inout NewlineTerminatedWriter) async throws -> Void) async throws -> [String] {
+        let calls = NIOLockedValueBox<[String]>([])
+        var writer = NewlineTerminatedWriter(base: RecordingWriter(calls: calls))
+        try await body(&writer)
+        try await writer.finish(nil)
+        return calls.withLockedValue { $0 }
+    }
+
+    @Test("the newline goes out with the last buffer: no write of its own")
+    func newlineRidesWithTheLastBuffer() async throws {
+        #expect(try await calls { try await $0.write(ByteBuffer(string: "{}")) } == [#"batch "{}" "\n""#, "finish"])
+        #expect(
+            try await calls {
+                try await $0.write(ByteBuffer(string: "{"))
+                try await $0.write(ByteBuffer(string: "}"))
+            } == [#"write "{""#, #"batch "}" "\n""#, "finish"])
+        #expect(
+            try await calls { try await $0.write(contentsOf: ["[", "1", "]"].map { ByteBuffer(string: $0) }) }
+                == [#"batch "[" "1""#, #"batch "]" "\n""#, "finish"])
+        #expect(try await calls { _ in } == [#"write "\n""#, "finish"])
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 ///
 /// The outermost middleware of the router, so it sees every answer: the typed ones, the pre-encoded
 /// lists (`PreencodedBodyMiddleware`) and the problems of both error middlewares. The body is not copied:
-/// its writer is wrapped to write one more byte before it finishes, and Content-Length counts that byte.
+/// its writer is wrapped to send one more byte with the last buffer, and Content-Length counts that byte.
 struct JSONNewlineMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
@@ -32,23 +32,39 @@ func isJSONMediaType(_ contentType: String?) -> Bool {
     return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
 }
 
-/// Passes a body through and writes a newline just before finishing it.
+/// Passes a body through and sends a newline after it. The last buffer is held back and goes out in one
+/// batch with the newline, so that the newline costs no write (nor flush, nor system call) of its own:
+/// an answer goes out in as many writes as it would without it.
 struct NewlineTerminatedWriter: ResponseBodyWriter {
     var base: any ResponseBodyWriter
+    /// The last buffer written to this writer and not yet passed on.
+    private var held: ByteBuffer?
 
     static let newline = ByteBuffer(string: "\n")
 
+    init(base: any ResponseBodyWriter) {
+        self.base = base
+    }
+
     mutating func write(_ buffer: ByteBuffer) async throws {
-        try await base.write(buffer)
+        if let previous = held.take() { try await base.write(previous) }
+        held = buffer
     }
 
     mutating func write(contentsOf buffers: some Sequence<ByteBuffer>) async throws {
-        try await base.write(contentsOf: buffers)
+        var batch = held.take().map { [$0] } ?? []
+        batch.append(contentsOf: buffers)
+        held = batch.popLast()
+        if !batch.isEmpty { try await base.write(contentsOf: batch) }
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         var base = self.base
-        try await base.write(Self.newline)
+        if let last = held {
+            try await base.write(contentsOf: [last, Self.newline])
+        } else {
+            try await base.write(Self.newline)
+        }
         try await base.finish(trailingHeaders)
     }
 }
