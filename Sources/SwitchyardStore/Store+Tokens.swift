@@ -26,7 +26,8 @@ extension Store {
             var records: [TokenRecord] = []
             for try await (id, name, scopes, created, createdBy) in rows.decode((UUID, String, [String], Date, String).self) {
                 records.append(
-                    TokenRecord(id: id, name: name, scopes: knownScopes(scopes, token: name, logger: self.logger), createdAt: created,
+                    TokenRecord(
+                        id: id, name: name, scopes: knownScopes(scopes, token: name, logger: self.logger), createdAt: created,
                         createdBy: createdBy))
             }
             return records

@@ -11,7 +11,8 @@ import Testing
     /// Each core case goes to the API case of the same wire value and back, and each API case likewise.
     func checkRoundTrip<Core, API>(
         _ toAPI: (Core) -> API, _ toCore: (API) -> Core, sourceLocation: SourceLocation = #_sourceLocation
-    ) where
+    )
+    where
         Core: CaseIterable & Equatable & RawRepresentable<String>,
         API: CaseIterable & Equatable & RawRepresentable<String>
     {
