@@ -8,17 +8,15 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 
-/// A result of handshake, read or write that is not a byte count.
-enum {
-    /// Call again when the socket has input.
-    C_SWITCHYARD_TLS_WANT_READ = -1,
-    /// Call again when the socket takes output.
-    C_SWITCHYARD_TLS_WANT_WRITE = -2,
-    /// The peer closed: close_notify, or the end of the TCP stream.
-    C_SWITCHYARD_TLS_CLOSED = -3,
-    /// A fatal error: `c_switchyard_tls_failure()` says which (on the calling thread).
-    C_SWITCHYARD_TLS_FAILED = -4,
-};
+// Results of handshake, read and write that are not byte counts (macros: Swift imports them as Int32).
+/// Call again when the socket has input.
+#define C_SWITCHYARD_TLS_WANT_READ (-1)
+/// Call again when the socket takes output.
+#define C_SWITCHYARD_TLS_WANT_WRITE (-2)
+/// The peer closed: close_notify, or the end of the TCP stream.
+#define C_SWITCHYARD_TLS_CLOSED (-3)
+/// A fatal error: `c_switchyard_tls_failure()` says which (on the calling thread).
+#define C_SWITCHYARD_TLS_FAILED (-4)
 
 /// Certificates of one listener: one SSL_CTX each, the first is the default. Immutable once built,
 /// shared by every event loop (OpenSSL's contexts are thread-safe).
