@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +121,26 @@ static int no_passphrase(char *buffer, int size, int rwflag, void *userdata) {
 
 // MARK: Server
 
-c_switchyard_tls_server *c_switchyard_tls_server_new(void) { return calloc(1, sizeof(struct c_switchyard_tls_server)); }
+/// OpenSSL writes to the socket with write(2), not send(2) with MSG_NOSIGNAL: a peer gone away would
+/// raise SIGPIPE, whose default action ends the process. Ignored (as HAProxy and nginx do), unless
+/// the process installed a handler of its own.
+static void ignore_sigpipe(void) {
+    struct sigaction current;
+    if (sigaction(SIGPIPE, NULL, &current) == 0 && current.sa_handler == SIG_DFL) {
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof ignore);
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, NULL);
+    }
+}
+
+static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+
+c_switchyard_tls_server *c_switchyard_tls_server_new(void) {
+    pthread_once(&sigpipe_once, ignore_sigpipe);
+    return calloc(1, sizeof(struct c_switchyard_tls_server));
+}
 
 static SSL_CTX *make_context(c_switchyard_tls_server *server, char *error, size_t capacity) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());

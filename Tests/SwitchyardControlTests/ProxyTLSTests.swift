@@ -72,6 +72,29 @@ struct ProxyTLSTests {
         }
     }
 
+    @Test("clients that go away in the middle of a response (the socket then refuses writes) leave the proxy serving")
+    func clientsGoAway() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let url = "https://proxy.test:\(port)"
+            for _ in 0..<3 {
+                // Reads slowly, then gives up with most of the body unread: its socket closes with a reset.
+                let gone = try await Self.curl(fixture, port: port, ["--limit-rate", "200K", "--max-time", "0.5", "-o", "/dev/null", "\(url)/big/20000000"])
+                #expect(gone.status != 0)
+                // Gone before its response: the response and close_notify go to a socket the client closed.
+                let early = try await Self.curl(fixture, port: port, ["--max-time", "0.2", "-o", "/dev/null", "\(url)/sleep/400"])
+                #expect(early.status != 0)
+            }
+            try await Task.sleep(for: .milliseconds(600))
+            let served = try await Self.curl(fixture, port: port, ["-o", "/dev/null", "-w", "%{http_code}", "\(url)/"])
+            #expect(served.stdout == "200", "\(served.stderr)")
+        }
+    }
+
     @Test("TLS 1.2 and 1.3 only, with Mozilla's intermediate ciphers and groups: TLS 1.1, a CBC suite and X448 are refused")
     func protocolsAndCiphers() async throws {
         let fixture = try TLSFixture()
