@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "CSwitchyardTLS",
             dependencies: ["COpenSSL"],
-            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+            linkerSettings: [.linkedLibrary("ssl", .when(platforms: [.linux])), .linkedLibrary("crypto", .when(platforms: [.linux]))]
         ),
         .target(
             name: "SwitchyardIO",
