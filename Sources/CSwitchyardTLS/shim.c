@@ -9,8 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 // Mozilla's "intermediate" profile (TLS 1.2 and 1.3), set explicitly: OpenSSL 3's defaults also offer
@@ -30,10 +35,28 @@ struct certificate_entry {
     size_t name_count;
 };
 
+/// A session ticket key: its name (sent in each ticket) and the keys that encrypt and authenticate it.
+struct ticket_key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    time_t created;
+    int present;
+};
+
+/// Ticket keys live an hour as the current key (new tickets), then an hour as the previous one
+/// (still accepted, and replaced by a ticket under the current key); sessions last an hour.
+#define TICKET_KEY_ROTATION_SECONDS 3600
+#define SESSION_TIMEOUT_SECONDS 3600
+
 struct c_switchyard_tls_server {
     struct certificate_entry *entries;
     size_t count;
+    pthread_mutex_t ticket_lock;
+    struct ticket_key ticket_keys[2];  // current, previous
 };
+
+static int server_index = -1;
 
 static __thread char failure[256];
 
@@ -110,6 +133,74 @@ static int select_certificate(SSL *ssl, int *alert, void *arg) {
     return SSL_TLSEXT_ERR_OK;
 }
 
+static int make_ticket_key(struct ticket_key *key) {
+    if (RAND_bytes(key->name, sizeof key->name) != 1 || RAND_bytes(key->aes, sizeof key->aes) != 1 ||
+        RAND_bytes(key->hmac, sizeof key->hmac) != 1) {
+        return -1;
+    }
+    key->created = time(NULL);
+    key->present = 1;
+    return 0;
+}
+
+/// Makes a new current key; the current one becomes the previous one, the previous one is dropped.
+/// Called with the lock held.
+static void rotate_locked(struct c_switchyard_tls_server *server) {
+    struct ticket_key fresh;
+    if (make_ticket_key(&fresh) != 0) return;  // no randomness now: keep the keys, try again later
+    server->ticket_keys[1] = server->ticket_keys[0];
+    server->ticket_keys[0] = fresh;
+}
+
+/// Session tickets under the server's rotating keys (one key ring for every certificate's context,
+/// so for every event loop): AES-256-CBC and HMAC-SHA256, as OpenSSL's own tickets.
+static int ticket_key_callback(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int encrypt) {
+    struct c_switchyard_tls_server *server = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), server_index);
+    if (server == NULL) return -1;
+    struct ticket_key key;
+    int result = 1;
+    pthread_mutex_lock(&server->ticket_lock);
+    if (!server->ticket_keys[0].present || time(NULL) - server->ticket_keys[0].created >= TICKET_KEY_ROTATION_SECONDS) {
+        rotate_locked(server);
+    }
+    if (encrypt) {
+        key = server->ticket_keys[0];
+    } else if (server->ticket_keys[0].present && memcmp(key_name, server->ticket_keys[0].name, 16) == 0) {
+        key = server->ticket_keys[0];
+    } else if (server->ticket_keys[1].present && memcmp(key_name, server->ticket_keys[1].name, 16) == 0) {
+        key = server->ticket_keys[1];
+        result = 2;  // accepted, and renewed under the current key
+    } else {
+        key.present = 0;
+    }
+    pthread_mutex_unlock(&server->ticket_lock);
+    // Unknown key: a full handshake; no key to encrypt with: no ticket (the session cache remains).
+    if (!key.present) return 0;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac, sizeof key.hmac),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (encrypt) {
+        memcpy(key_name, key.name, 16);
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1 ||
+            EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes, iv) != 1) {
+            result = 0;
+        }
+    } else if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes, iv) != 1) {
+        result = -1;
+    }
+    if (result > 0 && EVP_MAC_CTX_set_params(mac, params) != 1) result = -1;
+    OPENSSL_cleanse(&key, sizeof key);
+    return result;
+}
+
+void c_switchyard_tls_server_rotate_ticket_keys(c_switchyard_tls_server *server) {
+    pthread_mutex_lock(&server->ticket_lock);
+    rotate_locked(server);
+    pthread_mutex_unlock(&server->ticket_lock);
+}
+
 /// Keys are never protected by a passphrase here: an encrypted key fails instead of prompting.
 static int no_passphrase(char *buffer, int size, int rwflag, void *userdata) {
     (void)buffer;
@@ -137,9 +228,21 @@ static void ignore_sigpipe(void) {
 
 static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
 
+static void make_server_index(void) { server_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
+
+static pthread_once_t server_index_once = PTHREAD_ONCE_INIT;
+
 c_switchyard_tls_server *c_switchyard_tls_server_new(void) {
     pthread_once(&sigpipe_once, ignore_sigpipe);
-    return calloc(1, sizeof(struct c_switchyard_tls_server));
+    pthread_once(&server_index_once, make_server_index);
+    if (server_index < 0) return NULL;
+    struct c_switchyard_tls_server *server = calloc(1, sizeof(struct c_switchyard_tls_server));
+    if (server == NULL) return NULL;
+    if (pthread_mutex_init(&server->ticket_lock, NULL) != 0) {
+        free(server);
+        return NULL;
+    }
+    return server;
 }
 
 static SSL_CTX *make_context(c_switchyard_tls_server *server, char *error, size_t capacity) {
@@ -161,6 +264,8 @@ static SSL_CTX *make_context(c_switchyard_tls_server *server, char *error, size_
         step = "DH parameters";
     } else if (!SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1)) {
         step = "session id context";
+    } else if (!SSL_CTX_set_ex_data(ctx, server_index, server) || !SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_callback)) {
+        step = "session tickets";
     }
     if (step != NULL) {
         record_failure(step, error, capacity);
@@ -174,6 +279,7 @@ static SSL_CTX *make_context(c_switchyard_tls_server *server, char *error, size_
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_timeout(ctx, SESSION_TIMEOUT_SECONDS);
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
     SSL_CTX_set_tlsext_servername_callback(ctx, select_certificate);
     SSL_CTX_set_tlsext_servername_arg(ctx, server);
@@ -300,6 +406,8 @@ void c_switchyard_tls_server_free(c_switchyard_tls_server *server) {
     if (server == NULL) return;
     for (size_t i = 0; i < server->count; i++) free_entry(&server->entries[i]);
     free(server->entries);
+    pthread_mutex_destroy(&server->ticket_lock);
+    OPENSSL_cleanse(server->ticket_keys, sizeof server->ticket_keys);
     free(server);
 }
 

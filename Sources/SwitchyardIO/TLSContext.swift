@@ -22,6 +22,7 @@
     /// exact name, else one whose wildcard covers it, else the first (no SNI, an IP address, an unknown
     /// name). Sessions resume from a cache or from tickets; both live in the context, which every event
     /// loop shares (OpenSSL's contexts are thread-safe), so a ticket from one loop is good on another.
+    /// Ticket keys are random, replaced every hour, and the one before is still accepted for an hour.
     /// Immutable once made.
     public final class TLSContext: @unchecked Sendable {
         /// A certificate (PEM: the leaf, then its chain in order) and its private key (PEM, unencrypted).
@@ -66,6 +67,12 @@
             }
             self.server = server
             self.names = names
+        }
+
+        /// Replaces the session ticket key now. Keys are replaced every hour anyway, and tickets under
+        /// the key before the current one are still accepted; after two rotations a ticket is refused.
+        public func rotateTicketKeys() {
+            c_switchyard_tls_server_rotate_ticket_keys(server)
         }
 
         deinit {

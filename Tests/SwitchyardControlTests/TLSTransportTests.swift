@@ -115,6 +115,23 @@ struct TLSTransportTests {
         }
     }
 
+    @Test("ticket keys rotate: a ticket under the previous key still resumes, one under the key before is refused")
+    func ticketKeyRotation() async throws {
+        let fixture = try TLSFixture()
+        let one = try fixture.leaf("one.test", dnsNames: ["one.test"])
+        let context = try TLSContext(certificates: [TLSContext.Certificate(certificatePEM: one.certificate, privateKeyPEM: one.key)])
+        try await Self.withServer(context) { port in
+            let first = try await Self.sClient(port: port, ["-tls1_3", "-servername", "one.test", "-sess_out", "ticket"], in: fixture)
+            #expect(first.contains("New, TLSv1.3"), "\(first)")
+            context.rotateTicketKeys()
+            let previous = try await Self.sClient(port: port, ["-tls1_3", "-servername", "one.test", "-sess_in", "ticket"], in: fixture)
+            #expect(previous.contains("Reused, TLSv1.3"), "\(previous)")
+            context.rotateTicketKeys()
+            let expired = try await Self.sClient(port: port, ["-tls1_3", "-servername", "one.test", "-sess_in", "ticket"], in: fixture)
+            #expect(expired.contains("New, TLSv1.3") && expired.contains("HTTP/1.1 200 OK"), "\(expired)")
+        }
+    }
+
     @Test("unusable certificates and keys are refused with the reason")
     func refusals() throws {
         let fixture = try TLSFixture()

@@ -31,6 +31,9 @@ int c_switchyard_tls_server_add(
 size_t c_switchyard_tls_server_name_count(const c_switchyard_tls_server *server, size_t index);
 const char *c_switchyard_tls_server_name(const c_switchyard_tls_server *server, size_t index, size_t name);
 void c_switchyard_tls_server_free(c_switchyard_tls_server *server);
+/// Session tickets are encrypted under a key that is replaced every hour, and the key before it is
+/// still accepted for an hour. This replaces it now (tickets under the one before are then refused).
+void c_switchyard_tls_server_rotate_ticket_keys(c_switchyard_tls_server *server);
 
 /// A server session on a connected, non-blocking socket (NULL on failure).
 SSL *c_switchyard_tls_session_new(c_switchyard_tls_server *server, int fd);
