@@ -95,6 +95,45 @@ struct ProxyTLSTests {
         }
     }
 
+    /// A Python TLS client: sends a request, half-closes TCP (no close_notify), then reads to the end;
+    /// prints what it read and how the server ended (close_notify, or a bare end of stream).
+    static let halfClosingClient = """
+        import socket, ssl, sys
+        context = ssl.create_default_context(cafile=sys.argv[2])
+        raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        tls = context.wrap_socket(raw, server_hostname="proxy.test", suppress_ragged_eofs=False)
+        tls.sendall(b"GET /sleep/200 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+        # The TLS socket took the descriptor over: half-close it through a duplicate.
+        duplicate = socket.fromfd(tls.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        duplicate.shutdown(socket.SHUT_WR)
+        duplicate.close()
+        received = b""
+        try:
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    print(received.decode() + "[close_notify]")
+                    break
+                received += chunk
+        except ssl.SSLEOFError:
+            print(received.decode() + "[end of stream]")
+        """
+
+    @Test("a client that half-closes after its request still gets the response, then close_notify")
+    func halfClosedClient() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let result = try await Command.runAsync("python3", ["-c", Self.halfClosingClient, "\(port)", fixture.caPath])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("HTTP/1.1 200 OK\r\n") && result.stdout.contains("Connection: close\r\n"), "\(result.stdout)")
+            #expect(result.stdout.hasSuffix("\r\n\r\na\n[close_notify]\n"), "\(result.stdout.debugDescription)")
+        }
+    }
+
     @Test("TLS 1.2 and 1.3 only, with Mozilla's intermediate ciphers and groups: TLS 1.1, a CBC suite and X448 are refused")
     func protocolsAndCiphers() async throws {
         let fixture = try TLSFixture()
