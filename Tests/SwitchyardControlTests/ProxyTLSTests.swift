@@ -47,6 +47,33 @@ struct ProxyTLSTests {
         }
     }
 
+    @Test("many clients at once, over both loops: 4 × 8 parallel TLS connections, 400 requests")
+    func concurrentClients() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let urls = (0..<100).map { "https://proxy.test:\(port)" + ($0 % 2 == 0 ? "/\($0)" : "/big/200000") }
+            let results = try await withThrowingTaskGroup(of: Command.Outcome.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await Self.curl(fixture, port: port, ["--parallel", "--parallel-max", "8", "-w", "[%{http_code} %{size_download}]"] + urls)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                #expect(result.status == 0, "\(result.stderr)")
+                // Bodies go to stdout too (interleaved); the markers count the complete responses.
+                #expect(result.stdout.components(separatedBy: "[200 200000]").count == 51, "\(result.stdout.suffix(300))")
+                #expect(result.stdout.components(separatedBy: "[200 2]").count == 51, "\(result.stdout.suffix(300))")
+            }
+            #expect(backend.requests == 400)
+        }
+    }
+
     @Test("large bodies both ways through TLS, the download read slowly (backpressure)")
     func largeBodies() async throws {
         let fixture = try TLSFixture()
