@@ -1,6 +1,10 @@
 import Dispatch
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Certificates made for one test with the `openssl` command, in a temporary directory: a CA, an
 /// intermediate it signed, and leaves the intermediate signed (each leaf's PEM is leaf then
 /// intermediate, the chain a server sends). Clients trust the CA only, so a handshake that verifies
@@ -53,7 +57,10 @@ final class TLSFixture: Sendable {
     }
 }
 
-/// Runs a command (found on PATH) to its end: exit status, stdout and stderr.
+/// Runs a command (found on PATH) to its end: exit status, stdout and stderr. Spawned with
+/// `posix_spawnp` and read through raw descriptors, not with Foundation's `Process` and
+/// `FileHandle`: their reads stop the test process on EINTR (`try!`), and the suite spawns many
+/// short-lived children whose SIGCHLD can interrupt a read.
 enum Command {
     struct Outcome {
         let status: Int32
@@ -62,36 +69,81 @@ enum Command {
     }
 
     static func run(_ command: String, _ arguments: [String], in directory: URL? = nil, input: Data? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
-        try process.run()
-        // Both pipes are drained while the command runs, so that neither can fill and stall it.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            out = stdout.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        var argv = [command] + arguments
+        if let directory { argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path] + argv }
+        var stdinPipe: [Int32] = [-1, -1]
+        var stdoutPipe: [Int32] = [-1, -1]
+        var stderrPipe: [Int32] = [-1, -1]
+        guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+            for fd in stdinPipe + stdoutPipe + stderrPipe where fd >= 0 { close(fd) }
+            throw TestSetupError("pipe failed")
         }
-        group.enter()
-        DispatchQueue.global().async {
-            err = stderr.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        // Only the child's 0, 1 and 2 (made by dup2, which clears the flag) survive its exec.
+        for fd in stdinPipe + stdoutPipe + stderrPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, argv[0], &actions, nil, cArguments, environ)
+        close(stdinPipe[0])
+        close(stdoutPipe[1])
+        close(stderrPipe[1])
+        guard spawned == 0 else {
+            close(stdinPipe[1])
+            close(stdoutPipe[0])
+            close(stderrPipe[0])
+            throw TestSetupError("cannot run \(argv[0]): errno \(spawned)")
         }
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try? stdin.fileHandleForWriting.close()
-        group.wait()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        // The inputs are small: they fit in the pipe, whatever the child does first.
+        if let input {
+            input.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(stdinPipe[1], bytes.baseAddress! + offset, bytes.count - offset)
+                    if written > 0 {
+                        offset += written
+                    } else if written < 0 && errno == EINTR {
+                        continue
+                    } else {
+                        break  // the child does not read its input
+                    }
+                }
+            }
+        }
+        close(stdinPipe[1])
+        var received: [[UInt8]] = [[], []]
+        var descriptors = [pollfd(fd: stdoutPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: stderrPipe[0], events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while descriptors.contains(where: { $0.fd >= 0 }) {
+            if poll(&descriptors, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for index in 0..<2 where descriptors[index].fd >= 0 && descriptors[index].revents != 0 {
+                let count = read(descriptors[index].fd, &buffer, buffer.count)
+                if count > 0 {
+                    received[index] += buffer[0..<count]
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    close(descriptors[index].fd)
+                    descriptors[index].fd = -1
+                }
+            }
+        }
+        for descriptor in descriptors where descriptor.fd >= 0 { close(descriptor.fd) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw TestSetupError("waitpid failed: errno \(errno)") }
+        }
+        // Exited: its code; killed by a signal: 128 + the signal, as a shell reports it.
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + status & 0x7f
+        return Outcome(status: code, stdout: String(decoding: received[0], as: UTF8.self), stderr: String(decoding: received[1], as: UTF8.self))
     }
 
     /// `run` off the cooperative thread pool.
