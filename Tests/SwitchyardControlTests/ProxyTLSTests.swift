@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// HTTPS listeners end to end: certificates made in the test (`TLSFixture`), real TLS clients (`curl`,
-/// `openssl s_client`) against a listener of the data plane, a plain backend behind it.
-@Suite("Data plane: HTTPS listeners")
+/// `openssl s_client`) against a listener of the data plane, a plain backend behind it. One test at a
+/// time: they spawn many client processes, and the rest of the suite has timing to keep.
+@Suite("Data plane: HTTPS listeners", .serialized)
 struct ProxyTLSTests {
     /// An https listener for `certificate`, routing to pool "web" (one backend); its port once bound.
     static func httpsProxy(

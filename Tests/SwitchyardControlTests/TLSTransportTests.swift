@@ -5,7 +5,7 @@ import Testing
 
 /// `TLSContext` and TLS connections of `SwitchyardIO` without the proxy: a listener on two event loops
 /// whose connections answer every request head with a small response, checked with `openssl s_client`.
-@Suite("Transport: TLS")
+@Suite("Transport: TLS", .serialized)
 struct TLSTransportTests {
     /// Answers each request head with "ok", and closes when the client half-closes.
     final class Responder: SocketConnectionDelegate {
