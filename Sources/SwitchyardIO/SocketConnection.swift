@@ -120,7 +120,9 @@
             let result = c_switchyard_tls_handshake(tls)
             guard result == 1 else {
                 if result == C_SWITCHYARD_TLS_WANT_READ || result == C_SWITCHYARD_TLS_WANT_WRITE { return }
-                close(error: result == C_SWITCHYARD_TLS_CLOSED ? TLSError("the peer closed during the TLS handshake") : TLSError.last("TLS handshake failed"))
+                close(
+                    error: result == C_SWITCHYARD_TLS_CLOSED
+                        ? TLSError("the peer closed during the TLS handshake") : TLSError.last("TLS handshake failed"))
                 return
             }
             handshaking = false

@@ -33,7 +33,8 @@ struct ProxyTLSTests {
             let url = "https://proxy.test:\(port)"
             // Three requests on one connection: only the first one connects.
             let result = try await Self.curl(
-                fixture, port: port, ["-v", "-i", "-w", "[%{http_version} %{ssl_verify_result} %{num_connects}]\n", "\(url)/1", "\(url)/2", "\(url)/3"])
+                fixture, port: port,
+                ["-v", "-i", "-w", "[%{http_version} %{ssl_verify_result} %{num_connects}]\n", "\(url)/1", "\(url)/2", "\(url)/3"])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(result.stdout)")
             #expect(result.stdout.components(separatedBy: "X-Seen-Proto: https\r\n").count == 4, "\(result.stdout)")
@@ -60,7 +61,8 @@ struct ProxyTLSTests {
             let results = try await withThrowingTaskGroup(of: Command.Outcome.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        try await Self.curl(fixture, port: port, ["--parallel", "--parallel-max", "8", "-w", "[%{http_code} %{size_download}]"] + urls)
+                        try await Self.curl(
+                            fixture, port: port, ["--parallel", "--parallel-max", "8", "-w", "[%{http_code} %{size_download}]"] + urls)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -111,7 +113,8 @@ struct ProxyTLSTests {
             let url = "https://proxy.test:\(port)"
             for _ in 0..<3 {
                 // Reads slowly, then gives up with most of the body unread: its socket closes with a reset.
-                let gone = try await Self.curl(fixture, port: port, ["--limit-rate", "200K", "--max-time", "0.5", "-o", "/dev/null", "\(url)/big/20000000"])
+                let gone = try await Self.curl(
+                    fixture, port: port, ["--limit-rate", "200K", "--max-time", "0.5", "-o", "/dev/null", "\(url)/big/20000000"])
                 #expect(gone.status != 0)
                 // Gone before its response: the response and close_notify go to a socket the client closed.
                 let early = try await Self.curl(fixture, port: port, ["--max-time", "0.2", "-o", "/dev/null", "\(url)/sleep/400"])
@@ -175,7 +178,8 @@ struct ProxyTLSTests {
             #expect(tls12.status == 0 && tls12.stderr.contains("SSL connection using TLSv1.2 / ECDHE-ECDSA-AES"), "\(tls12.stderr)")
             let chacha = try await Self.curl(fixture, port: port, ["-v", "-o", "/dev/null", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256", url])
             #expect(chacha.status == 0 && chacha.stderr.contains("TLSv1.3 / TLS_CHACHA20_POLY1305_SHA256"), "\(chacha.stderr)")
-            let cbc = try await Self.curl(fixture, port: port, ["-o", "/dev/null", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-SHA256", url])
+            let cbc = try await Self.curl(
+                fixture, port: port, ["-o", "/dev/null", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-SHA256", url])
             #expect(cbc.status != 0)
             // OpenSSL's client needs security level 0 to offer TLS 1.1 at all.
             let tls11 = try await Command.runAsync(

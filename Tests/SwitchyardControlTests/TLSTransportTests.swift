@@ -68,7 +68,8 @@ struct TLSTransportTests {
         let one = try fixture.leaf("one.test", dnsNames: ["one.test"])
         let two = try fixture.leaf("two.test", dnsNames: ["two.test", "*.two.test"], rsa: true)
         let three = try fixture.leaf("three.test", dnsNames: ["*.three.test", "exact.two.test"])
-        let context = try TLSContext(certificates: [one, two, three].map { TLSContext.Certificate(certificatePEM: $0.certificate, privateKeyPEM: $0.key) })
+        let context = try TLSContext(
+            certificates: [one, two, three].map { TLSContext.Certificate(certificatePEM: $0.certificate, privateKeyPEM: $0.key) })
         #expect(context.names == [["one.test"], ["two.test", "*.two.test"], ["*.three.test", "exact.two.test"]])
         try await Self.withServer(context) { port in
             let expectations: [([String], String)] = [

@@ -17,12 +17,15 @@ final class TLSFixture: Sendable {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        try openssl(
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
             "-subj", "/CN=Switchyard Test CA", "-days", "2")
-        try openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "intermediate.key",
+        try openssl(
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "intermediate.key",
             "-out", "intermediate.csr", "-subj", "/CN=Switchyard Test Intermediate")
         try write("intermediate.ext", "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n")
-        try openssl("x509", "-req", "-in", "intermediate.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        try openssl(
+            "x509", "-req", "-in", "intermediate.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "intermediate.pem", "-days", "2", "-extfile", "intermediate.ext")
     }
 
@@ -35,7 +38,8 @@ final class TLSFixture: Sendable {
         let keyType = rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         try openssl(["req"] + keyType + ["-nodes", "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"])
         try write("\(name).ext", "subjectAltName=" + dnsNames.map { "DNS:\($0)" }.joined(separator: ",") + "\n")
-        try openssl("x509", "-req", "-in", "\(name).csr", "-CA", "intermediate.pem", "-CAkey", "intermediate.key", "-CAcreateserial",
+        try openssl(
+            "x509", "-req", "-in", "\(name).csr", "-CA", "intermediate.pem", "-CAkey", "intermediate.key", "-CAcreateserial",
             "-out", "\(name).crt", "-days", "2", "-extfile", "\(name).ext")
         let chain = try read("\(name).crt") + read("intermediate.pem")
         return (chain, try read("\(name).key"))
@@ -117,7 +121,9 @@ enum Command {
         }
         close(stdinPipe[1])
         var received: [[UInt8]] = [[], []]
-        var descriptors = [pollfd(fd: stdoutPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: stderrPipe[0], events: Int16(POLLIN), revents: 0)]
+        var descriptors = [
+            pollfd(fd: stdoutPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: stderrPipe[0], events: Int16(POLLIN), revents: 0),
+        ]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while descriptors.contains(where: { $0.fd >= 0 }) {
             if poll(&descriptors, 2, -1) < 0 {
