@@ -68,10 +68,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CSwitchyardIO"),
+        // OpenSSL 3 from the system (Debian: libssl-dev), and the data plane's TLS server over it.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "CSwitchyardTLS",
+            dependencies: ["COpenSSL"],
+            linkerSettings: [.linkedLibrary("ssl", .when(platforms: [.linux])), .linkedLibrary("crypto", .when(platforms: [.linux]))]
+        ),
         .target(
             name: "SwitchyardIO",
             dependencies: [
                 "CSwitchyardIO",
+                "CSwitchyardTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

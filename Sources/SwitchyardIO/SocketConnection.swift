@@ -1,5 +1,6 @@
 #if os(Linux)
     import CSwitchyardIO
+    import CSwitchyardTLS
     import Glibc
     import NIOCore
 
@@ -21,6 +22,13 @@
     /// A non-blocking TCP connection on an `EpollEventLoop`: `recv` into the loop's buffer, writes queued
     /// until `flush`, then `send` (one buffer) or `sendmsg` (several). Edge-triggered, so pausing reads
     /// costs nothing and resuming reads what came meanwhile. Confined to its loop.
+    ///
+    /// With TLS (`beginServerTLS`, an https listener's connections) an OpenSSL session sits under the
+    /// same interface: the delegate gets plaintext and writes plaintext, and backpressure, half-close
+    /// and closing behave as on a plain connection. The handshake runs first, on the socket's edges,
+    /// within its deadline; writes made meanwhile wait for it. Output goes through `SSL_write` (small
+    /// flushed buffers gathered into one record), input through `SSL_read` until it wants more input,
+    /// since OpenSSL may hold decrypted bytes that no edge announces. A close sends `close_notify`.
     public final class SocketConnection: EpollHandler {
         public let loop: EpollEventLoop
         public var delegate: (any SocketConnectionDelegate)?
@@ -47,6 +55,19 @@
         private var closeOutputWhenFlushed = false
         private var closeWhenFlushed = false
 
+        // TLS (nil on a plain connection).
+        private var tls: OpaquePointer?
+        /// Keeps the certificates alive while the session may still pick one.
+        private var tlsContext: TLSContext?
+        private var handshaking = false
+        private var handshakeTimer: ScheduledTimer?
+        /// A TLS write needs input first (OpenSSL is reading a handshake message): retried on the input edge.
+        private var writeWantsInput = false
+        /// A TLS read needs to send first (a handshake message in answer): retried on the output edge.
+        private var readWantsOutput = false
+        /// The largest TLS record's plaintext: small flushed buffers are gathered up to this.
+        private static let tlsRecordSize = 16 * 1024
+
         private var readSize = 2048
         private static let minimumReadSize = 2048
         private static let maximumReadSize = 64 * 1024
@@ -60,6 +81,60 @@
             self.loop = loop
             self.lowWatermark = lowWatermark
             self.highWatermark = highWatermark
+        }
+
+        deinit {
+            if let tls { c_switchyard_tls_session_free(tls) }
+        }
+
+        // MARK: TLS
+
+        /// Whether the connection speaks TLS.
+        public var isTLS: Bool { tlsContext != nil }
+
+        /// Makes this a TLS server connection; called before the loop delivers its first event.
+        /// The handshake must complete within `handshakeTimeout` (`setHandshakeDeadline` changes it).
+        func beginServerTLS(_ context: TLSContext, handshakeTimeout: TimeAmount) -> Bool {
+            guard let session = c_switchyard_tls_session_new(context.server, fd) else { return false }
+            tls = session
+            tlsContext = context
+            handshaking = true
+            setHandshakeDeadline(.now() + handshakeTimeout)
+            return true
+        }
+
+        /// The TLS handshake must be complete by `deadline`, or the connection closes with a `TLSError`.
+        public func setHandshakeDeadline(_ deadline: NIODeadline) {
+            guard handshaking, isOpen else { return }
+            handshakeTimer?.cancel()
+            handshakeTimer = loop.scheduleTimer(at: deadline) { [weak self] in
+                guard let self, self.handshaking, self.isOpen else { return }
+                self.close(error: TLSError("TLS handshake not complete in time"))
+            }
+        }
+
+        /// One step of the handshake; once complete, what was written meanwhile goes out and what came
+        /// with the handshake is read.
+        private func continueHandshake() {
+            guard let tls, handshaking else { return }
+            let result = c_switchyard_tls_handshake(tls)
+            guard result == 1 else {
+                if result == C_SWITCHYARD_TLS_WANT_READ || result == C_SWITCHYARD_TLS_WANT_WRITE { return }
+                close(
+                    error: result == C_SWITCHYARD_TLS_CLOSED
+                        ? TLSError("the peer closed during the TLS handshake") : TLSError.last("TLS handshake failed"))
+                return
+            }
+            handshaking = false
+            handshakeTimer?.cancel()
+            handshakeTimer = nil
+            if flushedCount > 0 { sendFlushed() }
+            guard isOpen, !inputClosed else { return }
+            if readsPaused {
+                readReady = true
+            } else {
+                readAvailable()
+            }
         }
 
         // MARK: Output
@@ -86,7 +161,7 @@
         public func closeOutput() {
             guard isOpen else { return }
             if pending.isEmpty {
-                shutdown(fd, Int32(SHUT_WR))
+                shutdownOutput()
             } else {
                 closeOutputWhenFlushed = true
                 flush()
@@ -104,10 +179,24 @@
             }
         }
 
+        /// The end of output: TLS's `close_notify`, then the TCP half-close.
+        private func shutdownOutput() {
+            if let tls, !handshaking { c_switchyard_tls_shutdown(tls) }
+            shutdown(fd, Int32(SHUT_WR))
+        }
+
         /// Closes now; unsent bytes are dropped. The delegate hears of it on the next loop turn.
         public func close(error: (any Error)? = nil) {
             guard isOpen else { return }
             isOpen = false
+            if let tls {
+                // close_notify on a close asked for (a failed session has nothing more to say).
+                if error == nil && !handshaking { c_switchyard_tls_shutdown(tls) }
+                c_switchyard_tls_session_free(tls)
+                self.tls = nil
+                handshakeTimer?.cancel()
+                handshakeTimer = nil
+            }
             loop.deregister(fd: fd)
             Glibc.close(fd)
             DescriptorBudget.release()
@@ -122,6 +211,10 @@
         }
 
         private func sendFlushed() {
+            if tls != nil {
+                sendFlushedTLS()
+                return
+            }
             while flushedCount > 0 && isOpen {
                 let attempted: Int
                 let sent: Int
@@ -151,6 +244,11 @@
                     break
                 }
             }
+            finishSending()
+        }
+
+        /// After a round of sends: writability, and a close or half-close that waited for the output.
+        private func finishSending() {
             if !isWritable && pendingBytes < lowWatermark && isOpen {
                 isWritable = true
                 delegate?.connectionWritabilityChanged(isWritable: true)
@@ -160,8 +258,62 @@
                 close()
             } else if closeOutputWhenFlushed {
                 closeOutputWhenFlushed = false
-                shutdown(fd, Int32(SHUT_WR))
+                shutdownOutput()
             }
+        }
+
+        /// `sendFlushed` through the TLS session. A write that OpenSSL could not finish is repeated later
+        /// with the same bytes at its start, as it requires: they are still the front of `pending`.
+        private func sendFlushedTLS() {
+            guard let tls, !handshaking, !writeWantsInput else { return }
+            while flushedCount > 0 && isOpen {
+                let front = pending[pending.startIndex]
+                if front.readableBytes == 0 {
+                    _ = pending.removeFirst()
+                    flushedCount -= 1
+                    continue
+                }
+                let result: Int32
+                if flushedCount > 1 && front.readableBytes < Self.tlsRecordSize {
+                    result = withUnsafeTemporaryAllocation(byteCount: Self.tlsRecordSize, alignment: 16) { record in
+                        let length = gatherFlushed(into: record)
+                        return c_switchyard_tls_write(tls, record.baseAddress, Int32(length))
+                    }
+                } else {
+                    result = front.withUnsafeReadableBytes { c_switchyard_tls_write(tls, $0.baseAddress, Int32(min($0.count, 1 << 30))) }
+                }
+                if result > 0 {
+                    consume(Int(result))
+                    continue
+                }
+                if result == C_SWITCHYARD_TLS_WANT_WRITE {
+                    waitingForOutput = true
+                } else if result == C_SWITCHYARD_TLS_WANT_READ {
+                    writeWantsInput = true
+                } else {
+                    close(error: TLSError.last("TLS write failed"))
+                    return
+                }
+                break
+            }
+            finishSending()
+        }
+
+        /// Copies the flushed buffers, from the front, into `record` until it is full; returns the length.
+        private func gatherFlushed(into record: UnsafeMutableRawBufferPointer) -> Int {
+            var length = 0
+            var index = pending.startIndex
+            for _ in 0..<flushedCount {
+                let room = record.count - length
+                guard room > 0 else { break }
+                length += pending[index].withUnsafeReadableBytes { bytes in
+                    let count = min(bytes.count, room)
+                    if count > 0 { (record.baseAddress! + length).copyMemory(from: bytes.baseAddress!, byteCount: count) }
+                    return count
+                }
+                index = pending.index(after: index)
+            }
+            return length
         }
 
         /// One `sendmsg` of up to 64 flushed buffers: (bytes attempted, bytes sent or -1).
@@ -220,6 +372,10 @@
         }
 
         private func readAvailable() {
+            if tls != nil {
+                readAvailableTLS()
+                return
+            }
             var delivered = false
             var drained = false
             for _ in 0..<Self.readsPerEvent {
@@ -267,6 +423,56 @@
             }
         }
 
+        /// `readAvailable` through the TLS session: reads until OpenSSL wants more input (it may hold
+        /// decrypted bytes, or bytes it read ahead, that no edge will announce).
+        private func readAvailableTLS() {
+            guard let tls, !handshaking else { return }
+            var delivered = false
+            var drained = false
+            reading: for _ in 0..<Self.readsPerEvent {
+                guard isOpen, !readsPaused, !inputClosed else { break }
+                let size = min(readSize, Self.tlsRecordSize)
+                loop.readBuffer.clear(minimumCapacity: size)
+                let count = loop.readBuffer.withUnsafeMutableWritableBytes { c_switchyard_tls_read(tls, $0.baseAddress, Int32(size)) }
+                if count > 0 {
+                    loop.readBuffer.moveWriterIndex(forwardBy: Int(count))
+                    adaptReadSize(after: Int(count))
+                    delivered = true
+                    delegate?.connectionRead(loop.readBuffer)
+                    continue
+                }
+                switch count {
+                case C_SWITCHYARD_TLS_WANT_READ:
+                    drained = true
+                case C_SWITCHYARD_TLS_WANT_WRITE:
+                    readWantsOutput = true
+                    drained = true
+                case C_SWITCHYARD_TLS_CLOSED:
+                    inputClosed = true
+                    drained = true
+                    if delivered {
+                        delivered = false
+                        delegate?.connectionReadComplete()
+                    }
+                    if isOpen { delegate?.connectionInputClosed() }
+                default:
+                    close(error: TLSError.last("TLS read failed"))
+                    return
+                }
+                break reading
+            }
+            if delivered && isOpen { delegate?.connectionReadComplete() }
+            if !drained && isOpen && !inputClosed {
+                if readsPaused {
+                    readReady = true
+                } else {
+                    loop.executeLater { [self] in
+                        if isOpen && !readsPaused { readAvailable() } else { readReady = true }
+                    }
+                }
+            }
+        }
+
         /// Follows the sizes this connection's reads come in (as SwiftNIO's adaptive allocator does):
         /// doubles after a read that filled it, halves after one that used a quarter. A handler that
         /// keeps what it read (a slow client's pending output, half a request head) then holds memory
@@ -282,6 +488,10 @@
         // MARK: EpollHandler
 
         func handleEvents(_ events: UInt32) {
+            if tls != nil {
+                handleTLSEvents(events)
+                return
+            }
             if events & EPOLLOUT.rawValue != 0 && waitingForOutput {
                 waitingForOutput = false
                 sendFlushed()
@@ -295,6 +505,36 @@
                 } else {
                     readAvailable()
                 }
+            }
+        }
+
+        private func handleTLSEvents(_ events: UInt32) {
+            if handshaking {
+                continueHandshake()
+                return
+            }
+            let input = events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+            if events & EPOLLOUT.rawValue != 0 {
+                if waitingForOutput {
+                    waitingForOutput = false
+                    sendFlushed()
+                }
+                if readWantsOutput && isOpen {
+                    readWantsOutput = false
+                    if readsPaused || inputClosed { readReady = !inputClosed } else { readAvailable() }
+                }
+            }
+            guard isOpen, input else { return }
+            if writeWantsInput {
+                writeWantsInput = false
+                sendFlushed()
+                guard isOpen else { return }
+            }
+            if readsPaused || inputClosed {
+                readReady = !inputClosed
+                if events & EPOLLERR.rawValue != 0 { failWithSocketError() }
+            } else {
+                readAvailable()
             }
         }
 

@@ -16,6 +16,10 @@
         /// The socket's first listener closes it; the ones sharing it only leave the epoll set.
         private let ownsDescriptor: Bool
         private let accept: (SocketConnection) -> Void
+        /// Set for an https listener: each connection is a TLS server session, its handshake bounded by
+        /// `handshakeTimeout` until the accept callback sets a deadline of its own.
+        private let tls: TLSContext?
+        private let handshakeTimeout: TimeAmount
         private let gate: (any AcceptGate)?
         private let paused: (AcceptPause) -> Void
         public private(set) var isOpen = true
@@ -31,9 +35,10 @@
 
         /// Binds and listens; must be called on the loop. `gate` (if any) is asked before each accept,
         /// and a connection it let in must `leave()` it when it closes. `paused` is told each time
-        /// accepting pauses.
+        /// accepting pauses. With `tls`, connections are TLS server sessions.
         public init(
             bindingTo address: SocketAddress, backlog: Int32 = 4096, on loop: EpollEventLoop, gate: (any AcceptGate)? = nil,
+            tls: TLSContext? = nil, handshakeTimeout: TimeAmount = .seconds(10),
             paused: @escaping (AcceptPause) -> Void = { _ in }, accept: @escaping (SocketConnection) -> Void
         ) throws {
             loop.preconditionInEventLoop()
@@ -56,6 +61,8 @@
             self.loop = loop
             self.localAddress = bound
             self.accept = accept
+            self.tls = tls
+            self.handshakeTimeout = handshakeTimeout
             self.gate = gate
             self.paused = paused
             do {
@@ -72,6 +79,8 @@
             sharing primary: SocketListener, on loop: EpollEventLoop, gate: (any AcceptGate)? = nil,
             paused: @escaping (AcceptPause) -> Void = { _ in }, accept: @escaping (SocketConnection) -> Void
         ) throws {
+            self.tls = primary.tls
+            self.handshakeTimeout = primary.handshakeTimeout
             loop.preconditionInEventLoop()
             self.fd = primary.fd
             self.ownsDescriptor = false
@@ -142,6 +151,12 @@
                     Glibc.close(client)
                     gate?.leave()
                     DescriptorBudget.release()
+                    continue
+                }
+                // Events come on a later turn of the loop: the session is in place before the first.
+                if let tls, !connection.beginServerTLS(tls, handshakeTimeout: handshakeTimeout) {
+                    connection.close()
+                    gate?.leave()
                     continue
                 }
                 accept(connection)

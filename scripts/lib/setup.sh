@@ -38,6 +38,10 @@ ensure_packages() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
   command -v jq >/dev/null || missing+=(jq)
+  # The data plane's TLS links OpenSSL 3 (headers and pkg-config file); the tests make certificates with openssl.
+  [[ -e /usr/include/openssl/ssl.h ]] || missing+=(libssl-dev)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
   if ((${#missing[@]})); then
     command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
     note "installing ${missing[*]}"

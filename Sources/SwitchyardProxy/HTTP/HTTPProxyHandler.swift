@@ -229,7 +229,9 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
                 found.counters.requestStarted()
                 exchangeNumber &+= 1
                 // The previous request's head buffer, already sent: rewritten in place, no allocation.
-                HeadWriter.request(head, from: buffer, clientIP: clientIP, scheme: "http", trusted: clientIsTrusted, into: &forwardHead)
+                HeadWriter.request(
+                    head, from: buffer, clientIP: clientIP, scheme: connection.isTLS ? "https" : "http", trusted: clientIsTrusted,
+                    into: &forwardHead)
             }
         }
         return machine.start(head, in: buffer, route: route, now: NIODeadline.now())

@@ -57,13 +57,10 @@ actor ListenerManager {
             next[name] = ListenerBindState(bound: true)
         }
         for (name, listener) in config.listeners.sorted(by: { $0.key < $1.key }) where bound[name] == nil {
-            if listener.spec.protocol == .https {
-                next[name] = ListenerBindState(bound: false, error: "TLS termination is not available in this build")
-                continue
-            }
             do {
                 let gate = ConnectionGate(limit: listener.spec.maxConnections, parent: processGate)
-                let sockets = try await bind(listener, gate: gate)
+                let tls = try Self.tlsContext(for: listener)
+                let sockets = try await bind(listener, gate: gate, tls: tls)
                 bound[name] = Bound(listener: listener, sockets: sockets, gate: gate)
                 next[name] = ListenerBindState(bound: true)
                 logger.info("listener bound", metadata: ["listener": "\(name)", "address": "\(listener.bind):\(listener.spec.port)"])
@@ -85,8 +82,20 @@ actor ListenerManager {
         states.withLock { $0 = [:] }
     }
 
+    /// The certificate of an https listener (one context for every loop: they share its session
+    /// cache and ticket keys); nil for other protocols.
+    private static func tlsContext(for listener: RuntimeListener) throws -> TLSContext? {
+        guard listener.spec.protocol == .https else { return nil }
+        guard let tls = listener.spec.tls, let key = tls.privateKeyPem else { throw TLSError("tls: no certificate and key") }
+        do {
+            return try TLSContext(certificates: [TLSContext.Certificate(certificatePEM: tls.certificatePem, privateKeyPEM: key)])
+        } catch let error as TLSError {
+            throw TLSError("tls: \(error.description)")
+        }
+    }
+
     /// Binds `listener` on every event loop, or on none (what was bound is closed again).
-    private func bind(_ listener: RuntimeListener, gate: ConnectionGate) async throws -> [SocketListener] {
+    private func bind(_ listener: RuntimeListener, gate: ConnectionGate, tls: TLSContext?) async throws -> [SocketListener] {
         let address = try SocketAddress(ipAddress: listener.bind.description, port: listener.spec.port)
         var sockets: [SocketListener] = []
         let pauses = pauses
@@ -103,7 +112,7 @@ actor ListenerManager {
                     if let primary {
                         return try SocketListener(sharing: primary, on: worker.eventLoop, gate: gate, paused: paused, accept: accept)
                     }
-                    return try SocketListener(bindingTo: address, on: worker.eventLoop, gate: gate, paused: paused, accept: accept)
+                    return try SocketListener(bindingTo: address, on: worker.eventLoop, gate: gate, tls: tls, paused: paused, accept: accept)
                 }.get()
                 sockets.append(socket)
             }
@@ -122,6 +131,10 @@ actor ListenerManager {
             gate.leave()
             connection.close()
             return
+        }
+        if connection.isTLS {
+            // The handshake counts against the listener's head timeout: a client that stalls in it is closed.
+            connection.setHandshakeDeadline(.now() + worker.shared.limits.overridden(by: listener.spec.timeouts).headTimeout)
         }
         if let limiter = worker.shared.rateLimiters.limiter(for: name, listener.spec.rateLimit),
             let retryAfter = limiter.admitConnection(ClientRateLimiter.clientKey(client.address.bytes))

@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+
+/// HTTPS listeners end to end: certificates made in the test (`TLSFixture`), real TLS clients (`curl`,
+/// `openssl s_client`) against a listener of the data plane, a plain backend behind it. One test at a
+/// time: they spawn many client processes, and the rest of the suite has timing to keep.
+@Suite("Data plane: HTTPS listeners", .serialized)
+struct ProxyTLSTests {
+    /// An https listener for `certificate`, routing to pool "web" (one backend); its port once bound.
+    static func httpsProxy(
+        _ server: TestServer, backend: TestBackend, certificate: (certificate: String, key: String), listener: [String: Any] = [:]
+    ) async throws -> Int {
+        var body = listener
+        body["tls"] = ["certificate_pem": certificate.certificate, "private_key_pem": certificate.key]
+        return try await server.proxy(pool: "web", backends: [("a", backend.port)], listener: body, protocol: "https")
+    }
+
+    /// curl against `https://proxy.test:<port>` (resolved to 127.0.0.1), trusting the fixture's CA only.
+    static func curl(_ fixture: TLSFixture, port: Int, _ arguments: [String]) async throws -> Command.Outcome {
+        try await Command.runAsync(
+            "curl", ["-sS", "--cacert", fixture.caPath, "--resolve", "proxy.test:\(port):127.0.0.1", "--max-time", "30"] + arguments,
+            in: fixture.directory)
+    }
+
+    @Test("TLS is terminated and the request proxied: the chain verifies, ALPN http/1.1, X-Forwarded-Proto https, kept alive")
+    func proxiesOverTLS() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let url = "https://proxy.test:\(port)"
+            // Three requests on one connection: only the first one connects.
+            let result = try await Self.curl(
+                fixture, port: port,
+                ["-v", "-i", "-w", "[%{http_version} %{ssl_verify_result} %{num_connects}]\n", "\(url)/1", "\(url)/2", "\(url)/3"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(result.stdout)")
+            #expect(result.stdout.components(separatedBy: "X-Seen-Proto: https\r\n").count == 4, "\(result.stdout)")
+            #expect(result.stdout.contains("[1.1 0 1]") && result.stdout.components(separatedBy: "[1.1 0 0]").count == 3, "\(result.stdout)")
+            #expect(result.stderr.contains("ALPN: server accepted http/1.1"), "\(result.stderr)")
+            #expect(result.stderr.contains("SSL connection using TLSv1.3"), "\(result.stderr)")
+            #expect(backend.requests == 3)
+            // A plain HTTP request on the TLS port is not answered as HTTP.
+            let plain = try await RawHTTP.exchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 3)
+            #expect(!plain.hasPrefix("HTTP/"))
+            #expect(backend.requests == 3)
+        }
+    }
+
+    @Test("many clients at once, over both loops: 4 × 8 parallel TLS connections, 400 requests")
+    func concurrentClients() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let urls = (0..<100).map { "https://proxy.test:\(port)" + ($0 % 2 == 0 ? "/\($0)" : "/big/200000") }
+            let results = try await withThrowingTaskGroup(of: Command.Outcome.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await Self.curl(
+                            fixture, port: port, ["--parallel", "--parallel-max", "8", "-w", "[%{http_code} %{size_download}]"] + urls)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                #expect(result.status == 0, "\(result.stderr)")
+                // Bodies go to stdout too (interleaved); the markers count the complete responses.
+                #expect(result.stdout.components(separatedBy: "[200 200000]").count == 51, "\(result.stdout.suffix(300))")
+                #expect(result.stdout.components(separatedBy: "[200 2]").count == 51, "\(result.stdout.suffix(300))")
+            }
+            #expect(backend.requests == 400)
+        }
+    }
+
+    @Test("large bodies both ways through TLS, the download read slowly (backpressure)")
+    func largeBodies() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"], rsa: true)
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let url = "https://proxy.test:\(port)"
+            var upload = Data(count: 3 << 20)
+            for index in upload.indices { upload[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index >> 11) }
+            try upload.write(to: fixture.directory.appendingPathComponent("upload.bin"))
+            let echoed = try await Self.curl(
+                fixture, port: port, ["-H", "Expect:", "--data-binary", "@upload.bin", "-o", "echoed.bin", "-w", "%{http_code}", "\(url)/echo"])
+            #expect(echoed.status == 0 && echoed.stdout == "200", "\(echoed.stdout) \(echoed.stderr)")
+            #expect(try Data(contentsOf: fixture.directory.appendingPathComponent("echoed.bin")) == upload)
+            // 8 MB read at 4 MB/s: the proxy's output to the client fills, and the backend is paused meanwhile.
+            let downloaded = try await Self.curl(
+                fixture, port: port, ["--limit-rate", "4M", "-o", "big.bin", "-w", "%{http_code} %{size_download}", "\(url)/big/8000000"])
+            #expect(downloaded.status == 0 && downloaded.stdout == "200 8000000", "\(downloaded.stdout) \(downloaded.stderr)")
+            let big = try Data(contentsOf: fixture.directory.appendingPathComponent("big.bin"))
+            #expect(big.count == 8_000_000 && big.allSatisfy { $0 == UInt8(ascii: "x") })
+        }
+    }
+
+    @Test("clients that go away in the middle of a response (the socket then refuses writes) leave the proxy serving")
+    func clientsGoAway() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let url = "https://proxy.test:\(port)"
+            for _ in 0..<3 {
+                // Reads slowly, then gives up with most of the body unread: its socket closes with a reset.
+                let gone = try await Self.curl(
+                    fixture, port: port, ["--limit-rate", "200K", "--max-time", "0.5", "-o", "/dev/null", "\(url)/big/20000000"])
+                #expect(gone.status != 0)
+                // Gone before its response: the response and close_notify go to a socket the client closed.
+                let early = try await Self.curl(fixture, port: port, ["--max-time", "0.2", "-o", "/dev/null", "\(url)/sleep/400"])
+                #expect(early.status != 0)
+            }
+            try await Task.sleep(for: .milliseconds(600))
+            let served = try await Self.curl(fixture, port: port, ["-o", "/dev/null", "-w", "%{http_code}", "\(url)/"])
+            #expect(served.stdout == "200", "\(served.stderr)")
+        }
+    }
+
+    /// A Python TLS client: sends a request, half-closes TCP (no close_notify), then reads to the end;
+    /// prints what it read and how the server ended (close_notify, or a bare end of stream).
+    static let halfClosingClient = """
+        import socket, ssl, sys
+        context = ssl.create_default_context(cafile=sys.argv[2])
+        raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        tls = context.wrap_socket(raw, server_hostname="proxy.test", suppress_ragged_eofs=False)
+        tls.sendall(b"GET /sleep/200 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+        # The TLS socket took the descriptor over: half-close it through a duplicate.
+        duplicate = socket.fromfd(tls.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        duplicate.shutdown(socket.SHUT_WR)
+        duplicate.close()
+        received = b""
+        try:
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    print(received.decode() + "[close_notify]")
+                    break
+                received += chunk
+        except ssl.SSLEOFError:
+            print(received.decode() + "[end of stream]")
+        """
+
+    @Test("a client that half-closes after its request still gets the response, then close_notify")
+    func halfClosedClient() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let result = try await Command.runAsync("python3", ["-c", Self.halfClosingClient, "\(port)", fixture.caPath])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("HTTP/1.1 200 OK\r\n") && result.stdout.contains("Connection: close\r\n"), "\(result.stdout)")
+            #expect(result.stdout.hasSuffix("\r\n\r\na\n[close_notify]\n"), "\(result.stdout.debugDescription)")
+        }
+    }
+
+    @Test("TLS 1.2 and 1.3 only, with Mozilla's intermediate ciphers and groups: TLS 1.1, a CBC suite and X448 are refused")
+    func protocolsAndCiphers() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let url = "https://proxy.test:\(port)/"
+            let tls12 = try await Self.curl(fixture, port: port, ["-v", "-o", "/dev/null", "--tls-max", "1.2", url])
+            #expect(tls12.status == 0 && tls12.stderr.contains("SSL connection using TLSv1.2 / ECDHE-ECDSA-AES"), "\(tls12.stderr)")
+            let chacha = try await Self.curl(fixture, port: port, ["-v", "-o", "/dev/null", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256", url])
+            #expect(chacha.status == 0 && chacha.stderr.contains("TLSv1.3 / TLS_CHACHA20_POLY1305_SHA256"), "\(chacha.stderr)")
+            let cbc = try await Self.curl(
+                fixture, port: port, ["-o", "/dev/null", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-SHA256", url])
+            #expect(cbc.status != 0)
+            // OpenSSL's client needs security level 0 to offer TLS 1.1 at all.
+            let tls11 = try await Command.runAsync(
+                "openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], input: Data())
+            #expect(tls11.status != 0 && (tls11.stdout + tls11.stderr).contains("alert protocol version"), "\(tls11.stdout) \(tls11.stderr)")
+            let x448 = try await Command.runAsync(
+                "openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-groups", "X448"], input: Data())
+            #expect(x448.status != 0 && (x448.stdout + x448.stderr).contains("handshake failure"), "\(x448.stdout) \(x448.stderr)")
+            #expect(backend.requests == 2)
+        }
+    }
+
+    @Test("a handshake that stalls is closed at the listener's head timeout; other clients are served meanwhile")
+    func stalledHandshake() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf, listener: ["timeouts": ["client_head_ms": 400]])
+            let started = ContinuousClock.now
+            // Silent, and half a record header.
+            async let silent = RawHTTP.exchange(port: port, "", timeout: 10)
+            async let partial = RawHTTP.exchange(port: port, [0x16, 0x03, 0x01], timeout: 10)
+            for _ in 0..<3 {
+                let served = try await Self.curl(fixture, port: port, ["-o", "/dev/null", "-w", "%{http_code}", "https://proxy.test:\(port)/"])
+                #expect(served.stdout == "200", "\(served.stderr)")
+            }
+            #expect(try await silent.isEmpty)
+            #expect(try await partial.isEmpty)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("a key that is not the certificate's leaves the listener unbound, with the reason")
+    func mismatchedKey() async throws {
+        let fixture = try TLSFixture()
+        let one = try fixture.leaf("one.test", dnsNames: ["one.test"])
+        let two = try fixture.leaf("two.test", dnsNames: ["two.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let created = try await server.post("/v1/pools", ["name": "web"])
+            #expect(created.status == 201)
+            let port = try TestServer.freePort()
+            let listener = try await server.post(
+                "/v1/listeners?wait=applied",
+                [
+                    "name": "secure", "bind": "127.0.0.1", "port": port, "protocol": "https", "default_pool": "web",
+                    "tls": ["certificate_pem": one.certificate, "private_key_pem": two.key],
+                ])
+            #expect(listener.status == 201, "\(listener.text)")
+            try await server.waitUntil("the listener's state") { server.proxy?.listenerStates()["secure"]?.error != nil }
+            let state = server.proxy?.listenerStates()["secure"]
+            #expect(state?.bound == false)
+            #expect(state?.error?.contains("tls: the private key does not match the certificate") == true, "\(String(describing: state?.error))")
+        }
+    }
+}
