@@ -64,7 +64,8 @@ struct ChangeStatement {
         case (.listener, .listener(let spec)?):
             let settings = ResourceJSON.encode(ListenerSettings(
                     tls: spec.tls, allow: spec.allow, deny: spec.deny, trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections,
-                    timeouts: spec.timeouts, rateLimit: spec.rateLimit))
+                    timeouts: spec.timeouts, rateLimit: spec.rateLimit, redirectHttps: spec.redirectHttps ? true : nil,
+                    hstsMaxAgeS: spec.hstsMaxAgeS))
             if change.before == nil {
                 rowChange(
                     """

@@ -50,4 +50,7 @@ struct ListenerSettings: Codable, Sendable {
     var maxConnections: Int?
     var timeouts: ListenerTimeouts?
     var rateLimit: RateLimitSpec?
+    /// Absent in rows written before the fields existed (and when off): false, none.
+    var redirectHttps: Bool?
+    var hstsMaxAgeS: Int?
 }

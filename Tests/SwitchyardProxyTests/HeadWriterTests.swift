@@ -124,3 +124,44 @@ import Testing
         #expect(HeadWriter.response(head, from: received, connection: .keepAlive, allocator: allocator) == nil)
     }
 }
+
+@Suite("HeadWriter: redirect to https and HSTS")
+struct HeadWriterRedirectTests {
+    private func parsedRequest(_ text: String) throws -> (RequestHead, ByteBuffer) {
+        let buffer = ByteBuffer(string: text)
+        guard case .complete(let head) = buffer.withUnsafeReadableBytes({ RequestHeadParser.parse($0, limits: HTTPLimits()) }) else {
+            throw HeadWriter.RedirectRefusal.badHost
+        }
+        return (head, buffer)
+    }
+
+    @Test("308 to https://<Host as sent><target>, port kept, absolute form reduced to its path")
+    func redirect() throws {
+        let (head, buffer) = try parsedRequest("GET /a/b?q=1 HTTP/1.1\r\nHost: Example.com:8080\r\n\r\n")
+        let out = try HeadWriter.redirectToHTTPS(head, from: buffer, connection: .none, allocator: ByteBufferAllocator())
+        #expect(String(buffer: out) == "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://Example.com:8080/a/b?q=1\r\nContent-Length: 0\r\n\r\n")
+        let (absolute, absoluteBuffer) = try parsedRequest("GET http://a.test/x?y HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        let closing = try HeadWriter.redirectToHTTPS(absolute, from: absoluteBuffer, connection: .close, allocator: ByteBufferAllocator())
+        #expect(String(buffer: closing) == "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://a.test/x?y\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
+
+    @Test("a Host that cannot be a URI authority is refused")
+    func badHost() throws {
+        let (head, buffer) = try parsedRequest("GET / HTTP/1.1\r\nHost: a.test/evil\r\n\r\n")
+        #expect(throws: HeadWriter.RedirectRefusal.badHost) {
+            try HeadWriter.redirectToHTTPS(head, from: buffer, connection: .none, allocator: ByteBufferAllocator())
+        }
+    }
+
+    @Test("the HSTS line is added, replacing the backend's own; without it a plain head goes as received")
+    func hsts() throws {
+        let buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=5\r\nContent-Length: 0\r\n\r\n")
+        guard case .complete(let head) = buffer.withUnsafeReadableBytes({ ResponseHeadParser.parse($0, requestIsHead: false, maxHeadBytes: 65536) })
+        else { Issue.record("not parsed"); return }
+        #expect(HeadWriter.response(head, from: buffer, connection: .none, allocator: ByteBufferAllocator()) == nil)
+        let out = HeadWriter.response(
+            head, from: buffer, connection: .none, strictTransportSecurity: HeadWriter.strictTransportSecurityLine(maxAge: 63_072_000),
+            allocator: ByteBufferAllocator())
+        #expect(out.map { String(buffer: $0) } == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nStrict-Transport-Security: max-age=63072000\r\n\r\n")
+    }
+}

@@ -92,6 +92,8 @@ protocol ListenerFields {
     var maxConnections: Int? { get }
     var timeouts: Schemas.ListenerTimeouts? { get }
     var rateLimit: Schemas.RateLimit? { get }
+    var redirectHttps: Bool? { get }
+    var hstsMaxAgeS: Int? { get }
     /// The TLS settings; the two shapes differ only in whether the key is required.
     var tlsSpec: TLSSpec? { get }
 }
@@ -119,7 +121,9 @@ extension ListenerSpec {
             trustedProxies: input.trustedProxies ?? [],
             maxConnections: input.maxConnections,
             timeouts: input.timeouts.map(ListenerTimeouts.init) ?? ListenerTimeouts(),
-            rateLimit: input.rateLimit.map(RateLimitSpec.init))
+            rateLimit: input.rateLimit.map(RateLimitSpec.init),
+            redirectHttps: input.redirectHttps ?? false,
+            hstsMaxAgeS: input.hstsMaxAgeS)
     }
 
     /// Keeps the stored private key when a request repeats the certificate without the key
@@ -210,6 +214,8 @@ extension Schemas.Listener {
             maxConnections: spec.maxConnections,
             timeouts: .init(spec.timeouts),
             rateLimit: spec.rateLimit.map(Schemas.RateLimit.init),
+            redirectHttps: spec.redirectHttps,
+            hstsMaxAgeS: spec.hstsMaxAgeS,
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
@@ -247,7 +253,8 @@ extension Schemas.Config {
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
                 tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
                 trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections, timeouts: .init(spec.timeouts),
-                rateLimit: spec.rateLimit.map(Schemas.RateLimit.init))
+                rateLimit: spec.rateLimit.map(Schemas.RateLimit.init), redirectHttps: spec.redirectHttps,
+                hstsMaxAgeS: spec.hstsMaxAgeS)
         }
         self.init(generation: generation, pools: pools, listeners: listeners)
     }

@@ -14,11 +14,20 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
     public var maxConnections: Int?
     public var timeouts: ListenerTimeouts
     public var rateLimit: RateLimitSpec?
+    /// `http` listeners: every request is answered with a 308 to the same host and target over `https`
+    /// (routes and `default_pool` are then not needed, and not used).
+    public var redirectHttps: Bool
+    /// `https` listeners: `Strict-Transport-Security: max-age=N` on every response (nil: none).
+    public var hstsMaxAgeS: Int?
+
+    /// The most `hsts_max_age_s` takes: ten years (browsers cap it lower; two years is the usual value).
+    public static let maxHSTSMaxAge = 315_360_000
 
     public init(
         bind: String = "0.0.0.0", port: Int, protocol: ListenerProtocol = .http, defaultPool: String? = nil,
         routes: [RouteSpec] = [], tls: TLSSpec? = nil, allow: [String] = [], deny: [String] = [], trustedProxies: [String] = [],
-        maxConnections: Int? = nil, timeouts: ListenerTimeouts = ListenerTimeouts(), rateLimit: RateLimitSpec? = nil
+        maxConnections: Int? = nil, timeouts: ListenerTimeouts = ListenerTimeouts(), rateLimit: RateLimitSpec? = nil,
+        redirectHttps: Bool = false, hstsMaxAgeS: Int? = nil
     ) {
         self.bind = bind
         self.port = port
@@ -32,6 +41,8 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         self.maxConnections = maxConnections
         self.timeouts = timeouts
         self.rateLimit = rateLimit
+        self.redirectHttps = redirectHttps
+        self.hstsMaxAgeS = hstsMaxAgeS
     }
 
     public init(from decoder: any Decoder) throws {
@@ -49,6 +60,8 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
         timeouts = try container.decodeIfPresent(ListenerTimeouts.self, forKey: .timeouts) ?? ListenerTimeouts()
         rateLimit = try container.decodeIfPresent(RateLimitSpec.self, forKey: .rateLimit)
+        redirectHttps = try container.decodeIfPresent(Bool.self, forKey: .redirectHttps) ?? false
+        hstsMaxAgeS = try container.decodeIfPresent(Int.self, forKey: .hstsMaxAgeS)
     }
 
     /// Every pool this listener sends traffic to.
@@ -71,8 +84,18 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
             if !routes.isEmpty { errors.add("routes", "a tcp listener has no routes; use default_pool") }
             if defaultPool == nil { errors.add("default_pool", "is required for a tcp listener") }
         case .http, .https:
-            if defaultPool == nil && routes.isEmpty {
+            if defaultPool == nil && routes.isEmpty && !redirectHttps {
                 errors.add("default_pool", "is required when there are no routes")
+            }
+        }
+        if redirectHttps && self.protocol != .http {
+            errors.add("redirect_https", "only an http listener redirects to https")
+        }
+        if let hstsMaxAgeS {
+            if self.protocol != .https {
+                errors.add("hsts_max_age_s", "only an https listener sends Strict-Transport-Security")
+            } else {
+                errors.check("hsts_max_age_s", hstsMaxAgeS, in: 0...Self.maxHSTSMaxAge)
             }
         }
         if routes.count > 1000 { errors.add("routes", "at most 1000 routes") }

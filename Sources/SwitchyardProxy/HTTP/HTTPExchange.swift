@@ -45,6 +45,9 @@ struct HTTPExchange {
         case pool(retries: Int, responseTimeout: TimeAmount)
         /// Answered by the proxy, and the connection closed (no route, listener removed, rate limited).
         case refused(status: Int, detail: String, retryAfter: Int?)
+        /// Answered by the proxy with a redirect to the same host and target over https (`redirect_https`);
+        /// the connection stays open when the request has no body and the client keeps it.
+        case redirectToHTTPS
     }
 
     /// What the shell does next, after a client event, a routing or an attempt's end.
@@ -60,6 +63,9 @@ struct HTTPExchange {
         case forwardBody(ByteBuffer)
         /// Answer with this error and close; no exchange is in progress (a bad head, a refused route).
         case reject(status: Int, detail: String, retryAfter: Int?)
+        /// Write this answer of the proxy's own (status `status`); no exchange is in progress. With
+        /// `keepAlive`, the connection goes on with `nextRequest`; otherwise it closes after the answer.
+        case answer(ByteBuffer, status: Int, keepAlive: Bool)
         /// The exchange ends with this error answer (its backend connection, if any, is dropped). With
         /// `keepAlive`, the connection goes on with `nextRequest`; otherwise it closes after the answer.
         case fail(status: Int, detail: String, keepAlive: Bool)
@@ -155,6 +161,9 @@ struct HTTPExchange {
     var limits: HTTPLimits
     /// How far the response head may grow (the process's limit, not the listener's).
     let maxResponseHeadBytes: Int
+    /// An https listener's `Strict-Transport-Security` line, added to every response head (the shell
+    /// sets it per snapshot; nil: none, and heads go as received where nothing else changes).
+    var strictTransportSecurity: [UInt8]?
     private(set) var phase = Phase.awaitingHead
     /// The request in progress; meaningful only while `phase == .exchanging` (kept, not optional, so
     /// that its fields change in place).
@@ -286,6 +295,8 @@ struct HTTPExchange {
             phase = .closing
             disarm()
             return .reject(status: status, detail: detail, retryAfter: retryAfter)
+        case .redirectToHTTPS:
+            return redirectToHTTPS(head, in: buffer)
         case .pool(let poolRetries, let poolResponseTimeout):
             retries = poolRetries
             responseTimeout = poolResponseTimeout
@@ -304,6 +315,31 @@ struct HTTPExchange {
             received = rest
         }
         return .dispatch(retry: false)
+    }
+
+    /// Answers a request with a redirect to https. A request with a body is answered at once and the
+    /// connection closes (its body is read and dropped meanwhile, as on every closing connection): the
+    /// client sends it again to the https address, and a body of unknown size is not waited for.
+    private mutating func redirectToHTTPS(_ head: RequestHead, in buffer: ByteBuffer) -> Step {
+        let keepAlive = head.keepAlive && head.framing == .none
+        let connection: HeadWriter.ConnectionField = keepAlive ? (head.isHTTP11 ? .none : .keepAlive) : .close
+        let response: ByteBuffer
+        do {
+            response = try HeadWriter.redirectToHTTPS(head, from: buffer, connection: connection, allocator: allocator)
+        } catch {
+            phase = .closing
+            disarm()
+            return .reject(status: 400, detail: "a redirect to https needs a valid Host", retryAfter: nil)
+        }
+        guard keepAlive else {
+            phase = .closing
+            disarm()
+            return .answer(response, status: 308, keepAlive: false)
+        }
+        var rest = buffer
+        rest.moveReaderIndex(forwardBy: head.length)
+        if rest.readableBytes > 0 { received = rest }
+        return .answer(response, status: 308, keepAlive: true)
     }
 
     private mutating func reject(_ rejection: RequestRejection) -> Step {
@@ -493,7 +529,9 @@ struct HTTPExchange {
             request.responseForwarded = true
             if !clientBlocked { arm(.response, at: now + request.responseTimeout) }
             let connection: HeadWriter.ConnectionField = mustCloseClient ? .close : (request.head.isHTTP11 ? .none : .keepAlive)
-            if let rewritten = HeadWriter.response(response, from: buffer, connection: connection, allocator: allocator) {
+            if let rewritten = HeadWriter.response(
+                response, from: buffer, connection: connection, strictTransportSecurity: strictTransportSecurity, allocator: allocator)
+            {
                 buffer.moveReaderIndex(forwardBy: response.length)
                 return forwardBody(buffer, head: rewritten, status: response.status, now: now)
             }

@@ -36,6 +36,10 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
     private var clientIsTrusted = false
     /// The listener's per-client request rate limit, if it has one (as of `routingGeneration`).
     private var requestLimiter: ClientRateLimiter?
+    /// The listener answers every request with a redirect to https (as of `routingGeneration`).
+    private var redirectsToHTTPS = false
+    /// The listener's `hsts_max_age_s` the machine's HSTS line was made for.
+    private var hstsMaxAge: Int?
     private lazy var timer = DeadlineTimer(loop: connection.loop, owner: self)
     /// The socket closed: nothing is done any more.
     private var closed = false
@@ -149,11 +153,27 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
                 upstream?.write(body)
             case .reject(let status, let detail, let retryAfter):
                 listenerCounters.answered(status: status)
-                closeAfter(ProxyErrorResponse.make(status: status, detail: detail, close: true, retryAfter: retryAfter, allocator: allocator))
+                closeAfter(
+                    ProxyErrorResponse.make(
+                        status: status, detail: detail, close: true, retryAfter: retryAfter,
+                        strictTransportSecurity: machine.strictTransportSecurity, allocator: allocator))
+            case .answer(let response, let status, let keepAlive):
+                listenerCounters.answered(status: status)
+                guard keepAlive else {
+                    closeAfter(response)
+                    break
+                }
+                writeToClient(response)
+                // Inside the client's read batch, its end flushes.
+                if !inClientReadBatch { flushClient() }
+                step = machine.nextRequest(now: now)
+                continue
             case .fail(let status, let detail, let keepAlive):
                 abandonUpstream()
                 finishCounters(status: status)
-                let response = ProxyErrorResponse.make(status: status, detail: detail, close: !keepAlive, allocator: allocator)
+                let response = ProxyErrorResponse.make(
+                    status: status, detail: detail, close: !keepAlive, strictTransportSecurity: machine.strictTransportSecurity,
+                    allocator: allocator)
                 guard keepAlive else {
                     closeAfter(response)
                     break
@@ -175,10 +195,9 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         sync()
     }
 
-    /// The pool a request goes to, from the listener as the current snapshot has it. The common case
-    /// (a listener without routes) is resolved once per snapshot, not per request.
+    /// The pool a request goes to, from the listener as the current snapshot has it (`followSnapshot`
+    /// first). The common case (a listener without routes) is resolved once per snapshot, not per request.
     private func balancer(for head: RequestHead, in buffer: ByteBuffer) -> PoolBalancer?? {
-        followSnapshot()
         guard let listener else { return .none }
         if listener.routes.isEmpty {
             if let defaultBalancer {
@@ -208,10 +227,27 @@ final class HTTPProxyHandler: SocketConnectionDelegate, UpstreamOwner, DeadlineT
         machine.limits = listener.map { worker.shared.limits.overridden(by: $0.spec.timeouts) } ?? worker.shared.limits
         requestLimiter = listener.flatMap { worker.shared.rateLimiters.limiter(for: listenerName, $0.spec.rateLimit) }
         if requestLimiter?.limitsRequests == false { requestLimiter = nil }
+        redirectsToHTTPS = listener?.spec.redirectHttps == true
+        let maxAge = connection.isTLS ? listener?.spec.hstsMaxAgeS : nil
+        if maxAge != hstsMaxAge {
+            hstsMaxAge = maxAge
+            machine.strictTransportSecurity = maxAge.map(HeadWriter.strictTransportSecurityLine(maxAge:))
+        }
     }
 
     /// Routes a complete head (a plain `Route` for the machine), and starts its exchange.
     private func route(_ head: RequestHead, in buffer: ByteBuffer) -> HTTPExchange.Step {
+        followSnapshot()
+        if redirectsToHTTPS && listener != nil {
+            let route: HTTPExchange.Route
+            if let requestLimiter, let retryAfter = requestLimiter.admitRequest(ClientRateLimiter.clientKey(clientKey)) {
+                listenerCounters.requestRateLimited()
+                route = .refused(status: 429, detail: "too many requests from this client", retryAfter: retryAfter)
+            } else {
+                route = .redirectToHTTPS
+            }
+            return machine.start(head, in: buffer, route: route, now: now)
+        }
         let route: HTTPExchange.Route
         switch balancer(for: head, in: buffer) {
         case .none:

@@ -105,25 +105,34 @@ enum HeadWriter {
     }
 
     /// The response head as the client gets it, or nil when it can go as received: nothing to drop,
-    /// and either no `Connection` field to add or the backend's own `Connection: keep-alive` saying
-    /// what would be added.
-    static func response(_ head: ResponseHead, from received: ByteBuffer, connection: ConnectionField, allocator: ByteBufferAllocator)
-        -> ByteBuffer?
-    {
-        if head.droppedLines.isEmpty {
+    /// no field to add (`strictTransportSecurity`, an https listener's whole HSTS line), and either no
+    /// `Connection` field to add or the backend's own `Connection: keep-alive` saying what would be added.
+    /// The listener's HSTS line replaces the backend's own `Strict-Transport-Security` fields.
+    static func response(
+        _ head: ResponseHead, from received: ByteBuffer, connection: ConnectionField, strictTransportSecurity: [UInt8]? = nil,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer? {
+        if head.droppedLines.isEmpty && strictTransportSecurity == nil {
             if connection == .none || (connection == .keepAlive && head.keepAliveLine != nil) { return nil }
         }
         var dropped = head.droppedLines
         if let line = head.keepAliveLine {
             dropped.insert(line, at: dropped.firstIndex { $0.lowerBound > line.lowerBound } ?? dropped.endIndex)
         }
-        // The kept lines, the longest Connection line ("Connection: keep-alive\r\n") and the empty line.
-        let capacity = head.fieldsEnd + 24 + 2
+        if strictTransportSecurity != nil && !head.strictTransportSecurityLines.isEmpty {
+            dropped = (dropped + head.strictTransportSecurityLines).sorted { $0.lowerBound < $1.lowerBound }
+        }
+        // The kept lines, the added field, the longest Connection line ("Connection: keep-alive\r\n") and
+        // the empty line.
+        let capacity = head.fieldsEnd + (strictTransportSecurity?.count ?? 0) + 24 + 2
         var out = allocator.buffer(capacity: capacity)
         _ = received.withUnsafeReadableBytes { bytes in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { target in
                 var writer = RawWriter(target)
                 writer.append(bytes, from: 0, to: head.fieldsEnd, skipping: dropped)
+                if let strictTransportSecurity {
+                    strictTransportSecurity.withUnsafeBytes { writer.append($0) }
+                }
                 switch connection {
                 case .none: break
                 case .keepAlive: writer.append("Connection: keep-alive\r\n")
@@ -134,6 +143,69 @@ enum HeadWriter {
             }
         }
         return out
+    }
+
+    /// An https listener's `Strict-Transport-Security` line (with its CRLF), made once per snapshot.
+    static func strictTransportSecurityLine(maxAge: Int) -> [UInt8] {
+        Array("Strict-Transport-Security: max-age=\(maxAge)\r\n".utf8)
+    }
+
+    /// Why a request cannot be redirected to https.
+    enum RedirectRefusal: Error, Equatable {
+        /// No Host (an HTTP/1.0 request), or one that cannot be the authority of a URI.
+        case badHost
+    }
+
+    /// The answer of an `http` listener with `redirect_https`: `308 Permanent Redirect` to
+    /// `https://<Host as sent><target>`, as HAProxy's `redirect scheme https` builds it (the Host with any
+    /// port it names; an absolute-form target contributes its path and query; `*` becomes `/`), with an
+    /// empty body. `connection` as for a response head.
+    static func redirectToHTTPS(_ head: RequestHead, from received: ByteBuffer, connection: ConnectionField, allocator: ByteBufferAllocator)
+        throws(RedirectRefusal) -> ByteBuffer
+    {
+        guard let host = head.host, !host.isEmpty else { throw .badHost }
+        let valid = received.withUnsafeReadableBytes { bytes in
+            host.allSatisfy { isAuthorityByte[Int(bytes[$0])] }
+        }
+        guard valid else { throw .badHost }
+        var path = head.target
+        if let prefix = head.absolutePrefix { path = prefix.upperBound..<head.target.upperBound }
+        let capacity = 64 + host.count + path.count + 64
+        var out = allocator.buffer(capacity: capacity)
+        _ = received.withUnsafeReadableBytes { bytes in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { target in
+                var writer = RawWriter(target)
+                writer.append("HTTP/1.1 308 Permanent Redirect\r\nLocation: https://")
+                writer.append(bytes, host)
+                if path.isEmpty || bytes[path.lowerBound] != UInt8(ascii: "/") {
+                    // "*" (OPTIONS), or an absolute-form target without a path.
+                    writer.append("/")
+                } else {
+                    writer.append(bytes, path)
+                }
+                writer.append("\r\nContent-Length: 0\r\n")
+                switch connection {
+                case .none: break
+                case .keepAlive: writer.append("Connection: keep-alive\r\n")
+                case .close: writer.append("Connection: close\r\n")
+                }
+                writer.append("\r\n")
+                return writer.count
+            }
+        }
+        return out
+    }
+
+    /// The bytes of a URI authority (RFC 3986 §3.2): unreserved, sub-delims, ":", "[", "]" and "%" (of
+    /// percent-encoding). Anything else in a Host (a space, "/", "@", a quote) is refused rather than
+    /// written into `Location`.
+    private static let isAuthorityByte: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "-._~!$&'()*+,;=:[]%".utf8.contains(UInt8(byte))
+        }
     }
 }
 

@@ -3,13 +3,17 @@ import NIOCore
 /// The small responses the proxy answers itself: 4xx for requests it refuses, 502/503/504 when no
 /// backend answers. Always `Connection: close` for 4xx (the stream may be out of sync).
 enum ProxyErrorResponse {
-    static func make(status: Int, detail: String, close: Bool, retryAfter: Int? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func make(
+        status: Int, detail: String, close: Bool, retryAfter: Int? = nil, strictTransportSecurity: [UInt8]? = nil,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         let body = "\(status) \(reason(status)): \(detail)\n"
-        var buffer = allocator.buffer(capacity: 180 + body.utf8.count)
+        var buffer = allocator.buffer(capacity: 180 + (strictTransportSecurity?.count ?? 0) + body.utf8.count)
         buffer.writeString("HTTP/1.1 \(status) \(reason(status))\r\n")
         buffer.writeStaticString("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n")
         if let retryAfter { buffer.writeString("Retry-After: \(retryAfter)\r\n") }
         buffer.writeString("Content-Length: \(body.utf8.count)\r\n")
+        if let strictTransportSecurity { buffer.writeBytes(strictTransportSecurity) }
         if close { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         buffer.writeString(body)

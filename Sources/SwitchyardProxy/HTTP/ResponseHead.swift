@@ -14,6 +14,9 @@ public struct ResponseHead: Sendable, Equatable {
     /// is as true of the client's hop as of the backend's, so a response to a client whose connection
     /// stays open goes out unchanged (no copy of the head); any rewrite leaves it out.
     public var keepAliveLine: Range<Int>? = nil
+    /// The backend's `Strict-Transport-Security` lines (with their CRLF): forwarded, unless the listener
+    /// sets its own (`hsts_max_age_s`), which replaces them.
+    public var strictTransportSecurityLines: [Range<Int>] = []
 
     /// 1xx other than 101: an interim response; the final one follows on the same connection.
     public var isInterim: Bool { status >= 100 && status < 200 }

@@ -36,6 +36,7 @@ public enum ResponseHeadParser {
         var keepAlive = false
         var dropped: [Range<Int>] = []
         var keepAliveLine: Range<Int>?
+        var strictTransportSecurityLines: [Range<Int>] = []
         var lineStart = statusEnd + 1
         let end: Int
         let fieldsEnd: Int
@@ -87,6 +88,8 @@ public enum ResponseHeadParser {
                 7 where HeadBytes.equalsIgnoringCase(bytes, name, "upgrade"),
                 16 where HeadBytes.equalsIgnoringCase(bytes, name, "proxy-connection"):
                 dropped.append(lineStart..<(lf + 1))
+            case 25 where HeadBytes.equalsIgnoringCase(bytes, name, "strict-transport-security"):
+                strictTransportSecurityLines.append(lineStart..<(lf + 1))
             default:
                 break
             }
@@ -112,6 +115,6 @@ public enum ResponseHeadParser {
         return .complete(
             ResponseHead(
                 length: end, fieldsEnd: fieldsEnd, status: status, framing: framing, reusable: reusable, droppedLines: dropped,
-                keepAliveLine: keepAliveLine))
+                keepAliveLine: keepAliveLine, strictTransportSecurityLines: strictTransportSecurityLines))
     }
 }
