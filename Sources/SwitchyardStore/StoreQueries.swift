@@ -8,32 +8,28 @@ enum StoreQueries {
     static let poolSettings = DecodedSettingsCache<PoolSpec>()
     private static let listenerSettings = DecodedSettingsCache<ListenerSettings>()
 
+    /// A pool row's columns and its backend count; the rest of a pool query follows (`p` is the pool row).
+    private static let poolSelect: StaticString = """
+        SELECT p.name, p.settings::text, p.version, p.created_at, p.updated_at,
+               (SELECT count(*) FROM backends b WHERE b.pool = p.name)
+        FROM pools p
+        """
+
     static func pool(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> PoolRecord? {
-        try await pools(query: try poolSelect(where: "p.name = $1", binds: [name]), on: connection, logger: logger).first
+        try await pools(query: "\(sql: poolSelect) WHERE p.name = \(name)", on: connection, logger: logger).first
     }
 
-    /// Reads a pool and locks its row (`lock` is a locking clause such as `FOR UPDATE OF p`).
-    static func pool(_ name: String, locking lock: String, on connection: PostgresConnection, logger: Logger) async throws -> PoolRecord? {
-        try await pools(query: try poolSelect(where: "p.name = $1 \(lock)", binds: [name]), on: connection, logger: logger).first
+    /// Reads a pool and holds `lock` on its row until the transaction ends.
+    static func pool(_ name: String, locking lock: WriteTransaction.PoolLock, on connection: PostgresConnection, logger: Logger)
+        async throws -> PoolRecord?
+    {
+        try await pools(query: "\(sql: poolSelect) WHERE p.name = \(name) \(sql: lock.clause)", on: connection, logger: logger).first
     }
 
     static func pools(after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [PoolRecord] {
         try await pools(
-            query: try poolSelect(where: "($1::text IS NULL OR p.name > $1) ORDER BY p.name LIMIT $2", binds: [cursor, limit]),
+            query: "\(sql: poolSelect) WHERE (\(cursor)::text IS NULL OR p.name > \(cursor)) ORDER BY p.name LIMIT \(limit)",
             on: connection, logger: logger)
-    }
-
-    private static func poolSelect(where clause: String, binds values: [(any PostgresEncodable & Sendable)?]) throws -> PostgresQuery {
-        var binds = PostgresBindings()
-        for value in values {
-            if let value { try binds.append(value) } else { binds.appendNull() }
-        }
-        return PostgresQuery(
-            unsafeSQL: """
-                SELECT p.name, p.settings::text, p.version, p.created_at, p.updated_at,
-                       (SELECT count(*) FROM backends b WHERE b.pool = p.name)
-                FROM pools p WHERE \(clause)
-                """, binds: binds)
     }
 
     private static func pools(query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PoolRecord] {
@@ -48,15 +44,13 @@ enum StoreQueries {
     }
 
     static func backend(_ name: String, in pool: String, on connection: PostgresConnection, logger: Logger) async throws -> BackendRecord? {
-        try await backendColumns(
-            of: "SELECT * FROM backends WHERE pool = \(pool) AND name = \(name)", orderedBy: "name", on: connection, logger: logger
-        ).first
+        try await backendColumns(of: .one(pool: pool, name: name), on: connection, logger: logger).first
     }
 
     static func backends(in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger)
         async throws -> [BackendRecord]
     {
-        try await backendColumns(of: backendPage(in: pool, after: cursor, limit: limit), orderedBy: "name", on: connection, logger: logger)
+        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit), on: connection, logger: logger)
     }
 
     /// `backends(in:after:limit:)` handed over in batches as they arrive, in order.
@@ -64,51 +58,78 @@ enum StoreQueries {
         in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger,
         batches: ([BackendRecord]) throws -> Void
     ) async throws {
-        try await backendColumns(
-            of: backendPage(in: pool, after: cursor, limit: limit), orderedBy: "name", on: connection, logger: logger, batches: batches)
-    }
-
-    private static func backendPage(in pool: String, after cursor: String?, limit: Int) -> PostgresQuery {
-        let limit = min(limit, Int(Int32.max))
-        return "SELECT * FROM backends WHERE pool = \(pool) AND (\(cursor)::text IS NULL OR name > \(cursor)) ORDER BY name LIMIT \(limit)"
+        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit), on: connection, logger: logger, batches: batches)
     }
 
     static func allBackends(on connection: PostgresConnection, logger: Logger) async throws -> [BackendRecord] {
-        try await backendColumns(of: "SELECT * FROM backends ORDER BY pool, name", orderedBy: "pool, name", on: connection, logger: logger)
+        try await backendColumns(of: .all, on: connection, logger: logger)
     }
 
-    private static func backendColumns(
-        of selection: PostgresQuery, orderedBy order: StaticString, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [BackendRecord] {
+    /// The backends a read selects.
+    enum BackendSelection {
+        case one(pool: String, name: String)
+        /// A pool's backends in name order, after `after`, at most `limit`.
+        case page(pool: String, after: String?, limit: Int)
+        /// Every backend, by pool and name.
+        case all
+
+        /// The selection's whole `backends` rows, numbered in order and gathered `backendBatchSize` at a
+        /// time into one row of column arrays each (`batched`). One constant text per selection, values bound.
+        var query: PostgresQuery {
+            switch self {
+            case .one(let pool, let name):
+                return "WITH selection AS (SELECT * FROM backends WHERE pool = \(pool) AND name = \(name)) \(sql: Self.batchedByName)"
+            case .page(let pool, let cursor, let limit):
+                let limit = min(limit, Int(Int32.max))
+                return """
+                    WITH selection AS (
+                        SELECT * FROM backends WHERE pool = \(pool) AND (\(cursor)::text IS NULL OR name > \(cursor)) ORDER BY name LIMIT \(limit))
+                    \(sql: Self.batchedByName)
+                    """
+            case .all:
+                return "WITH selection AS (SELECT * FROM backends) \(sql: Self.batchedByPoolAndName)"
+            }
+        }
+
+        // An aggregate keeps its sorted input's order in every plan PostgreSQL makes for this, but SQL
+        // does not promise it: each row's position comes along and is checked (batches themselves
+        // come in the order asked for). 1000 is `backendBatchSize`.
+        private static let batchedByName: StaticString = """
+            SELECT array_agg(pool), array_agg(name), array_agg(address), array_agg(port), array_agg(weight), array_agg(backup),
+                   array_agg(admin_state), array_agg(version), array_agg(created_at), array_agg(updated_at), array_agg(position)
+            FROM (SELECT *, row_number() OVER (ORDER BY name) AS position FROM selection) AS numbered
+            GROUP BY (position - 1) / 1000 ORDER BY (position - 1) / 1000
+            """
+        private static let batchedByPoolAndName: StaticString = """
+            SELECT array_agg(pool), array_agg(name), array_agg(address), array_agg(port), array_agg(weight), array_agg(backup),
+                   array_agg(admin_state), array_agg(version), array_agg(created_at), array_agg(updated_at), array_agg(position)
+            FROM (SELECT *, row_number() OVER (ORDER BY pool, name) AS position FROM selection) AS numbered
+            GROUP BY (position - 1) / 1000 ORDER BY (position - 1) / 1000
+            """
+    }
+
+    private static func backendColumns(of selection: BackendSelection, on connection: PostgresConnection, logger: Logger) async throws
+        -> [BackendRecord]
+    {
         var records: [BackendRecord] = []
-        try await backendColumns(of: selection, orderedBy: order, on: connection, logger: logger) { batch in
+        try await backendColumns(of: selection, on: connection, logger: logger) { batch in
             records.append(contentsOf: batch)
         }
         return records
     }
 
-    /// Backends in a batch: as many rows go into one row of column arrays.
+    /// Backends in a batch: as many rows go into one row of column arrays (the SQL texts of
+    /// `BackendSelection` say 1000).
     static let backendBatchSize = 1000
 
-    /// Reads the rows of `selection` (whole `backends` rows sorted by `order`) in batches of
-    /// `backendBatchSize`, each one row of column arrays, and hands them over in order as they arrive.
-    /// A row per backend cost the driver a message, a row and ten cells each (for a list of 10,000,
-    /// half of its time); batches let the caller work on one while PostgreSQL sends the next.
+    /// Reads the backends of `selection` in batches of `backendBatchSize`, each one row of column
+    /// arrays, and hands them over in order as they arrive. A row per backend cost the driver a
+    /// message, a row and ten cells each (for a list of 10,000, half of its time); batches let the
+    /// caller work on one while PostgreSQL sends the next.
     private static func backendColumns(
-        of selection: PostgresQuery, orderedBy order: StaticString, on connection: PostgresConnection, logger: Logger,
-        batches: ([BackendRecord]) throws -> Void
+        of selection: BackendSelection, on connection: PostgresConnection, logger: Logger, batches: ([BackendRecord]) throws -> Void
     ) async throws {
-        var query = selection
-        // An aggregate keeps its sorted input's order in every plan PostgreSQL makes for this, but SQL
-        // does not promise it: each row's position comes along and is checked (batches themselves
-        // come in the order asked for).
-        query.sql = """
-            SELECT array_agg(pool), array_agg(name), array_agg(address), array_agg(port), array_agg(weight), array_agg(backup),
-                   array_agg(admin_state), array_agg(version), array_agg(created_at), array_agg(updated_at), array_agg(position)
-            FROM (SELECT *, row_number() OVER (ORDER BY \(order)) AS position FROM (\(selection.sql)) AS selection) AS numbered
-            GROUP BY (position - 1) / \(backendBatchSize) ORDER BY (position - 1) / \(backendBatchSize)
-            """
-        let rows = try await connection.query(query, logger: logger)
+        let rows = try await connection.query(selection.query, logger: logger)
         for try await columns in rows.decode(
             (ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer)
                 .self)
@@ -207,5 +228,13 @@ enum StoreQueries {
             document.listeners[listener.name] = listener.spec
         }
         return document
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// SQL text fixed at compile time, spliced as it is. Only a `StaticString` is taken, so that no
+    /// text made at run time (a value, a name) ever becomes SQL: values are bound (`\(value)`).
+    mutating func appendInterpolation(sql text: StaticString) {
+        appendLiteral(text.description)
     }
 }

@@ -25,13 +25,22 @@ public final class WriteTransaction: Sendable {
     }
 
     /// How a write holds a pool row until it commits.
-    public enum PoolLock: String, Sendable {
+    public enum PoolLock: Sendable {
         /// Adding rows that refer to the pool: it must not be deleted meanwhile (what a foreign key takes).
-        case share = "FOR KEY SHARE OF p"
+        case share
         /// Changing the pool's backends: one such write per pool at a time.
-        case backends = "FOR NO KEY UPDATE OF p"
+        case backends
         /// Changing or deleting the pool itself.
-        case pool = "FOR UPDATE OF p"
+        case pool
+
+        /// The locking clause, for a query whose pool row is `p`.
+        var clause: StaticString {
+            switch self {
+            case .share: "FOR KEY SHARE OF p"
+            case .backends: "FOR NO KEY UPDATE OF p"
+            case .pool: "FOR UPDATE OF p"
+            }
+        }
     }
 
     /// This write's generation. The first call bumps it (taking the lock every writer queues on, held
@@ -61,7 +70,7 @@ public final class WriteTransaction: Sendable {
     /// Reads a pool and holds `lock` on its row until COMMIT. Take pool locks before the generation.
     public func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
         assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        return try await StoreQueries.pool(name, locking: lock.rawValue, on: connection, logger: logger)
+        return try await StoreQueries.pool(name, locking: lock, on: connection, logger: logger)
     }
 
     /// Reads a pool's settings and one of its backends in one round trip, holding `lock` on the pool
@@ -71,7 +80,7 @@ public final class WriteTransaction: Sendable {
         let rows = try await query(
             """
             SELECT p.settings::text, b.address, b.port, b.weight, b.backup, b.admin_state, b.version, b.created_at, b.updated_at
-            FROM pools p LEFT JOIN backends b ON b.pool = p.name AND b.name = \(name) WHERE p.name = \(pool) \(unescaped: lock.rawValue)
+            FROM pools p LEFT JOIN backends b ON b.pool = p.name AND b.name = \(name) WHERE p.name = \(pool) \(sql: lock.clause)
             """)
         for try await (settings, address, port, weight, backup, state, version, created, updated) in rows.decode(
             (String, String?, Int?, Int?, Bool?, String?, Int64?, Date?, Date?).self)
