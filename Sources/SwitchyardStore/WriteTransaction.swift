@@ -63,14 +63,13 @@ public final class WriteTransaction: Sendable {
 
     // MARK: Reads inside the transaction
 
-    public func pool(_ name: String) async throws -> PoolRecord? {
-        try await StoreQueries.pool(name, on: connection, logger: logger)
-    }
+    /// Reads that see this transaction's changes; they take no locks.
+    public var read: StoreReader { StoreReader(connection: connection, logger: logger) }
 
     /// Reads a pool and holds `lock` on its row until COMMIT. Take pool locks before the generation.
     public func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
         assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        return try await StoreQueries.pool(name, locking: lock, on: connection, logger: logger)
+        return try await read.pool(name, locking: lock)
     }
 
     /// Reads a pool's settings and one of its backends in one round trip, holding `lock` on the pool
@@ -85,7 +84,7 @@ public final class WriteTransaction: Sendable {
         for try await (settings, address, port, weight, backup, state, version, created, updated) in rows.decode(
             (String, String?, Int?, Int?, Bool?, String?, Int64?, Date?, Date?).self)
         {
-            let spec = try StoreQueries.poolSettings.decode(settings)
+            let spec = try StoreReader.poolSettings.decode(settings)
             guard let address, let port, let weight, let backup, let state, let version, let created, let updated else { return (spec, nil) }
             guard let adminState = AdminState(rawValue: state) else { throw StoreError.corruptRow("backend \(pool)/\(name): \(state)") }
             let backend = BackendSpec(address: address, port: port, weight: weight, backup: backup, adminState: adminState)
@@ -106,38 +105,6 @@ public final class WriteTransaction: Sendable {
         let names = Array(Set(names)).sorted()
         if names.isEmpty { return }
         try await run("SELECT name FROM pools WHERE name = ANY(\(names)) ORDER BY name FOR KEY SHARE")
-    }
-
-    public func backends(in pool: String) async throws -> [BackendRecord] {
-        try await StoreQueries.backends(in: pool, after: nil, limit: Int.max, on: connection, logger: logger)
-    }
-
-    public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
-        try await StoreQueries.backend(name, in: pool, on: connection, logger: logger)
-    }
-
-    public func listener(_ name: String) async throws -> ListenerRecord? {
-        try await StoreQueries.listener(name, on: connection, logger: logger)
-    }
-
-    public func listeners() async throws -> [ListenerRecord] {
-        try await StoreQueries.listeners(after: nil, limit: Int.max, on: connection, logger: logger)
-    }
-
-    /// Listeners that send traffic to `pool`.
-    public func listenerNames(using pool: String) async throws -> [String] {
-        let rows = try await query(
-            """
-            SELECT name FROM listeners WHERE default_pool = \(pool)
-            UNION SELECT listener FROM listener_routes WHERE pool = \(pool) ORDER BY 1
-            """)
-        var names: [String] = []
-        for try await name in rows.decode(String.self) { names.append(name) }
-        return names
-    }
-
-    public func document() async throws -> ConfigDocument {
-        try await StoreQueries.document(on: connection, logger: logger)
     }
 
     // MARK: Changes

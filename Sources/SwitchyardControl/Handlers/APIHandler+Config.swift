@@ -76,7 +76,7 @@ extension APIHandler {
                 // Any pool may change: lock them all, then the generation, and read the latest state.
                 try await transaction.lockAllPools()
                 let previous = try await transaction.generation() - 1
-                let current = try await transaction.document()
+                let current = try await transaction.read.document()
                 let wanted = try await target(current, previous)
                 try Self.checkIfMatch(ifMatch, version: previous)
                 let changes = ConfigDiff.changes(from: current, to: wanted)

@@ -3,8 +3,13 @@ import Logging
 import PostgresNIO
 import SwitchyardCore
 
-/// The reads of configuration rows, shared by plain reads and reads inside a write transaction.
-enum StoreQueries {
+/// The reads of configuration rows on one connection: the one set of reads, used by `Store.read` and
+/// inside a write (`WriteTransaction.read`, where they see the transaction's own changes). Reads take
+/// no locks; the locking reads belong to the write's first stage (`WriteTransaction`).
+public struct StoreReader: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
     static let poolSettings = DecodedSettingsCache<PoolSpec>()
     private static let listenerSettings = DecodedSettingsCache<ListenerSettings>()
 
@@ -15,54 +20,50 @@ enum StoreQueries {
         FROM pools p
         """
 
-    static func pool(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> PoolRecord? {
-        try await pools(query: "\(sql: poolSelect) WHERE p.name = \(name)", on: connection, logger: logger).first
+    public func pool(_ name: String) async throws -> PoolRecord? {
+        try await pools(query: "\(sql: Self.poolSelect) WHERE p.name = \(name)").first
     }
 
-    /// Reads a pool and holds `lock` on its row until the transaction ends.
-    static func pool(_ name: String, locking lock: WriteTransaction.PoolLock, on connection: PostgresConnection, logger: Logger)
-        async throws -> PoolRecord?
-    {
-        try await pools(query: "\(sql: poolSelect) WHERE p.name = \(name) \(sql: lock.clause)", on: connection, logger: logger).first
+    /// Reads a pool and holds `lock` on its row until the transaction ends (for `WriteTransaction`).
+    func pool(_ name: String, locking lock: WriteTransaction.PoolLock) async throws -> PoolRecord? {
+        try await pools(query: "\(sql: Self.poolSelect) WHERE p.name = \(name) \(sql: lock.clause)").first
     }
 
-    static func pools(after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [PoolRecord] {
-        try await pools(
-            query: "\(sql: poolSelect) WHERE (\(cursor)::text IS NULL OR p.name > \(cursor)) ORDER BY p.name LIMIT \(limit)",
-            on: connection, logger: logger)
+    /// Pools in name order, after `cursor`, at most `limit`.
+    public func pools(after cursor: String? = nil, limit: Int = Int(Int32.max)) async throws -> [PoolRecord] {
+        let limit = min(limit, Int(Int32.max))
+        return try await pools(
+            query: "\(sql: Self.poolSelect) WHERE (\(cursor)::text IS NULL OR p.name > \(cursor)) ORDER BY p.name LIMIT \(limit)")
     }
 
-    private static func pools(query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PoolRecord] {
+    private func pools(query: PostgresQuery) async throws -> [PoolRecord] {
         let rows = try await connection.query(query, logger: logger)
         var records: [PoolRecord] = []
         for try await (name, settings, version, created, updated, count) in rows.decode((String, String, Int64, Date, Date, Int64).self) {
-            let spec = try poolSettings.decode(settings)
+            let spec = try Self.poolSettings.decode(settings)
             records.append(
                 PoolRecord(name: name, spec: spec, backendCount: Int(count), version: version, createdAt: created, updatedAt: updated))
         }
         return records
     }
 
-    static func backend(_ name: String, in pool: String, on connection: PostgresConnection, logger: Logger) async throws -> BackendRecord? {
-        try await backendColumns(of: .one(pool: pool, name: name), on: connection, logger: logger).first
+    public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
+        try await backendColumns(of: .one(pool: pool, name: name)).first
     }
 
-    static func backends(in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger)
-        async throws -> [BackendRecord]
-    {
-        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit), on: connection, logger: logger)
+    /// A pool's backends in name order, after `cursor`, at most `limit`.
+    public func backends(in pool: String, after cursor: String? = nil, limit: Int = Int(Int32.max)) async throws -> [BackendRecord] {
+        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit))
     }
 
     /// `backends(in:after:limit:)` handed over in batches as they arrive, in order.
-    static func backends(
-        in pool: String, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger,
-        batches: ([BackendRecord]) throws -> Void
-    ) async throws {
-        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit), on: connection, logger: logger, batches: batches)
+    func backends(in pool: String, after cursor: String?, limit: Int, batches: ([BackendRecord]) throws -> Void) async throws {
+        try await backendColumns(of: .page(pool: pool, after: cursor, limit: limit), batches: batches)
     }
 
-    static func allBackends(on connection: PostgresConnection, logger: Logger) async throws -> [BackendRecord] {
-        try await backendColumns(of: .all, on: connection, logger: logger)
+    /// Every backend, by pool and name.
+    public func allBackends() async throws -> [BackendRecord] {
+        try await backendColumns(of: .all)
     }
 
     /// The backends a read selects.
@@ -108,11 +109,9 @@ enum StoreQueries {
             """
     }
 
-    private static func backendColumns(of selection: BackendSelection, on connection: PostgresConnection, logger: Logger) async throws
-        -> [BackendRecord]
-    {
+    private func backendColumns(of selection: BackendSelection) async throws -> [BackendRecord] {
         var records: [BackendRecord] = []
-        try await backendColumns(of: selection, on: connection, logger: logger) { batch in
+        try await backendColumns(of: selection) { batch in
             records.append(contentsOf: batch)
         }
         return records
@@ -126,9 +125,7 @@ enum StoreQueries {
     /// arrays, and hands them over in order as they arrive. A row per backend cost the driver a
     /// message, a row and ten cells each (for a list of 10,000, half of its time); batches let the
     /// caller work on one while PostgreSQL sends the next.
-    private static func backendColumns(
-        of selection: BackendSelection, on connection: PostgresConnection, logger: Logger, batches: ([BackendRecord]) throws -> Void
-    ) async throws {
+    private func backendColumns(of selection: BackendSelection, batches: ([BackendRecord]) throws -> Void) async throws {
         let rows = try await connection.query(selection.query, logger: logger)
         for try await columns in rows.decode(
             (ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer)
@@ -172,17 +169,16 @@ enum StoreQueries {
         }
     }
 
-    static func listener(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> ListenerRecord? {
-        try await listeners(filter: name, after: nil, limit: 1, on: connection, logger: logger).first
+    public func listener(_ name: String) async throws -> ListenerRecord? {
+        try await listeners(filter: name, after: nil, limit: 1).first
     }
 
-    static func listeners(after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [ListenerRecord] {
-        try await listeners(filter: nil, after: cursor, limit: limit, on: connection, logger: logger)
+    /// Listeners in name order, after `cursor`, at most `limit`.
+    public func listeners(after cursor: String? = nil, limit: Int = Int(Int32.max)) async throws -> [ListenerRecord] {
+        try await listeners(filter: nil, after: cursor, limit: limit)
     }
 
-    private static func listeners(filter: String?, after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger)
-        async throws -> [ListenerRecord]
-    {
+    private func listeners(filter: String?, after cursor: String?, limit: Int) async throws -> [ListenerRecord] {
         let limit = min(limit, Int(Int32.max))
         let rows = try await connection.query(
             """
@@ -194,7 +190,7 @@ enum StoreQueries {
         for try await (name, bind, port, proto, defaultPool, settingsText, version, created, updated) in rows.decode(
             (String, String, Int, String, String?, String, Int64, Date, Date).self)
         {
-            let settings = try listenerSettings.decode(settingsText)
+            let settings = try Self.listenerSettings.decode(settingsText)
             guard let listenerProtocol = ListenerProtocol(rawValue: proto) else { throw StoreError.corruptRow("listener \(name): \(proto)") }
             let spec = ListenerSpec(
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,
@@ -216,15 +212,28 @@ enum StoreQueries {
         return records
     }
 
-    static func document(on connection: PostgresConnection, logger: Logger) async throws -> ConfigDocument {
+    /// Listeners that send traffic to `pool`.
+    public func listenerNames(using pool: String) async throws -> [String] {
+        let rows = try await connection.query(
+            """
+            SELECT name FROM listeners WHERE default_pool = \(pool)
+            UNION SELECT listener FROM listener_routes WHERE pool = \(pool) ORDER BY 1
+            """, logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
+    /// The whole configuration (its generation is `Store.document()`'s).
+    public func document() async throws -> ConfigDocument {
         var document = ConfigDocument()
-        for pool in try await pools(after: nil, limit: Int(Int32.max), on: connection, logger: logger) {
+        for pool in try await pools() {
             document.pools[pool.name] = PoolEntry(spec: pool.spec)
         }
-        for backend in try await allBackends(on: connection, logger: logger) {
+        for backend in try await allBackends() {
             document.pools[backend.pool]?.backends[backend.name] = backend.spec
         }
-        for listener in try await listeners(after: nil, limit: Int(Int32.max), on: connection, logger: logger) {
+        for listener in try await listeners() {
             document.listeners[listener.name] = listener.spec
         }
         return document
