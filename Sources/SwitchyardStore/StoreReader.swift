@@ -25,7 +25,7 @@ public struct StoreReader: Sendable {
     }
 
     /// Reads a pool and holds `lock` on its row until the transaction ends (for `WriteTransaction`).
-    func pool(_ name: String, locking lock: WriteTransaction.PoolLock) async throws -> PoolRecord? {
+    func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
         try await pools(query: "\(sql: Self.poolSelect) WHERE p.name = \(name) \(sql: lock.clause)").first
     }
 

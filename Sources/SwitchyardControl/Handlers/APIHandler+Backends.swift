@@ -59,9 +59,10 @@ extension APIHandler {
         if let key = input.headers.idempotencyKey {
             outcome = try await idempotentWrite(
                 key: key, request: body, exists: { try await self.store.read { try await $0.backend(name, in: pool) } != nil }
-            ) { transaction in
+            ) { locks in
                 // The pool stays while we add to it; other registrations in it go on side by side.
-                guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+                guard try await locks.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+                let transaction = locks.done()
                 if try await transaction.read.backend(name, in: pool) != nil {
                     throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
                 }
@@ -135,11 +136,12 @@ extension APIHandler {
             _ = try change(current.spec)
         }
         let context = try caller
-        return try await store.write(context.writeContext) { transaction in
+        return try await store.write(context.writeContext) { locks in
             // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.
-            guard let (poolSpec, found) = try await transaction.pool(pool, locking: .backends, backend: name) else {
+            guard let (poolSpec, found) = try await locks.pool(pool, locking: .backends, backend: name) else {
                 throw APIError.notFound("no pool named '\(pool)'")
             }
+            let transaction = locks.done()
             guard let current = found else {
                 throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
             }

@@ -25,8 +25,8 @@ extension APIHandler {
         try Self.checkListenerAlone(name: name, spec: spec)
         let outcome = try await idempotentWrite(
             key: input.headers.idempotencyKey, request: body, exists: { try await self.store.read { try await $0.listener(name) } != nil }
-        ) { transaction in
-            try await Self.lockForListener(spec, transaction)
+        ) { locks in
+            let transaction = try await Self.lockForListener(spec, locks)
             if try await transaction.read.listener(name) != nil { throw APIError.conflict("a listener named '\(name)' already exists") }
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
             try await transaction.apply(ConfigChange(resource: .listener(name), before: nil, after: .listener(spec)))
@@ -44,8 +44,8 @@ extension APIHandler {
         let name = input.path.listener
         let requested = ListenerSpec(body)
         let context = try caller
-        let (record, generation) = try await store.write(context.writeContext) { transaction in
-            try await Self.lockForListener(requested, transaction)
+        let (record, generation) = try await store.write(context.writeContext) { locks in
+            let transaction = try await Self.lockForListener(requested, locks)
             guard let current = try await transaction.read.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
             let spec = requested.keepingPrivateKey(of: current.spec)
             try Self.checkListenerAlone(name: name, spec: spec)
@@ -60,7 +60,8 @@ extension APIHandler {
     func deleteListener(_ input: Operations.DeleteListener.Input) async throws -> Operations.DeleteListener.Output {
         let name = input.path.listener
         let context = try caller
-        let (_, generation) = try await store.write(context.writeContext) { transaction in
+        let (_, generation) = try await store.write(context.writeContext) { locks in
+            let transaction = locks.done()
             _ = try await transaction.generation()
             guard let current = try await transaction.read.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
@@ -71,9 +72,11 @@ extension APIHandler {
 
     /// Keeps the pools `spec` refers to from being deleted, then takes the generation so that the checks
     /// against other listeners see the latest state.
-    private static func lockForListener(_ spec: ListenerSpec, _ transaction: WriteTransaction) async throws {
-        try await transaction.sharePools(spec.referencedPools)
+    private static func lockForListener(_ spec: ListenerSpec, _ locks: consuming PoolLocks) async throws -> WriteTransaction {
+        try await locks.sharePools(spec.referencedPools)
+        let transaction = locks.done()
         _ = try await transaction.generation()
+        return transaction
     }
 
     /// The rules that need only the request: 400 with every bad field.

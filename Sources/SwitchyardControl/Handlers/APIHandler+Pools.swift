@@ -28,7 +28,8 @@ extension APIHandler {
         let resolved = spec
         let outcome = try await idempotentWrite(
             key: input.headers.idempotencyKey, request: body, exists: { try await self.store.read { try await $0.pool(name) } != nil }
-        ) { transaction in
+        ) { locks in
+            let transaction = locks.done()
             if try await transaction.read.pool(name) != nil { throw APIError.conflict("a pool named '\(name)' already exists") }
             try await transaction.apply(ConfigChange(resource: .pool(name), before: nil, after: .pool(resolved)))
             let record = try await transaction.read.pool(name)!
@@ -68,10 +69,11 @@ extension APIHandler {
             _ = try change(current.spec)
         }
         let context = try caller
-        let (record, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name, locking: .pool) else {
+        let (record, generation) = try await store.write(context.writeContext) { locks in
+            guard let current = try await locks.pool(name, locking: .pool) else {
                 throw APIError.notFound("no pool named '\(name)'")
             }
+            let transaction = locks.done()
             // Bad input is answered before a stale If-Match.
             let spec = try change(current.spec)
             try Self.checkIfMatch(ifMatch, version: current.version)
@@ -92,10 +94,11 @@ extension APIHandler {
         let name = input.path.pool
         let force = input.query.force ?? false
         let context = try caller
-        let (_, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name, locking: .pool) else {
+        let (_, generation) = try await store.write(context.writeContext) { locks in
+            guard let current = try await locks.pool(name, locking: .pool) else {
                 throw APIError.notFound("no pool named '\(name)'")
             }
+            let transaction = locks.done()
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             let users = try await transaction.read.listenerNames(using: name)
             if !users.isEmpty {
