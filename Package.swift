@@ -145,6 +145,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwitchyardStoreTests",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwitchyardControlTests",
             dependencies: [
                 "SwitchyardCore",

@@ -15,7 +15,9 @@ struct ChangeStatement {
     init(generation: Int64?) {
         bumps = generation == nil
         if let generation {
-            text.appendLiteral("WITH g AS (SELECT \(generation)::bigint AS generation), ")
+            text.appendLiteral("WITH g AS (SELECT ")
+            text.appendInterpolation(generation)
+            text.appendLiteral("::bigint AS generation), ")
         } else {
             text.appendLiteral("WITH g AS (UPDATE config_state SET generation = generation + 1 RETURNING generation), ")
         }
@@ -112,7 +114,9 @@ struct ChangeStatement {
     var query: PostgresQuery {
         var text = self.text
         if bumps {
-            text.appendLiteral(" SELECT generation, now(), pg_notify('\(Store.changeChannel)', generation::text)::text FROM g")
+            text.appendLiteral(" SELECT generation, now(), pg_notify(")
+            text.appendInterpolation(Store.changeChannel)
+            text.appendLiteral(", generation::text)::text FROM g")
         } else {
             text.appendLiteral(" SELECT generation, now(), ''::text FROM g")
         }

@@ -3,30 +3,19 @@ import PostgresNIO
 import SwitchyardCore
 
 extension Store {
-    public func pools(after cursor: String?, limit: Int) async throws -> [PoolRecord] {
-        try await withConnection { try await StoreQueries.pools(after: cursor, limit: limit, on: $0, logger: self.logger) }
+    /// Runs `body`'s reads on one connection (`StoreReader`), outside any transaction.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreReader) async throws -> T) async throws -> T {
+        try await withConnection { try await body(StoreReader(connection: $0, logger: self.logger)) }
     }
 
-    public func pool(_ name: String) async throws -> PoolRecord? {
-        try await withConnection { try await StoreQueries.pool(name, on: $0, logger: self.logger) }
-    }
-
-    public func backends(in pool: String, after cursor: String?, limit: Int) async throws -> [BackendRecord] {
-        try await withConnection {
-            try await StoreQueries.backends(in: pool, after: cursor, limit: limit, on: $0, logger: self.logger)
-        }
-    }
-
-    /// `backends(in:after:limit:)` in batches of consecutive backends, in order, as PostgreSQL sends
-    /// them: the caller works on one while the next is on its way.
+    /// `StoreReader.backends(in:after:limit:)` in batches of consecutive backends, in order, as
+    /// PostgreSQL sends them: the caller works on one while the next is on its way.
     public func backendBatches(in pool: String, after cursor: String?, limit: Int) -> AsyncThrowingStream<[BackendRecord], any Error> {
         AsyncThrowingStream { continuation in
             let reader = Task {
                 do {
-                    try await withConnection { connection in
-                        try await StoreQueries.backends(in: pool, after: cursor, limit: limit, on: connection, logger: self.logger) {
-                            continuation.yield($0)
-                        }
+                    try await read { reader in
+                        try await reader.backends(in: pool, after: cursor, limit: limit) { continuation.yield($0) }
                     }
                     continuation.finish()
                 } catch {
@@ -35,18 +24,6 @@ extension Store {
             }
             continuation.onTermination = { _ in reader.cancel() }
         }
-    }
-
-    public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
-        try await withConnection { try await StoreQueries.backend(name, in: pool, on: $0, logger: self.logger) }
-    }
-
-    public func listeners(after cursor: String?, limit: Int) async throws -> [ListenerRecord] {
-        try await withConnection { try await StoreQueries.listeners(after: cursor, limit: limit, on: $0, logger: self.logger) }
-    }
-
-    public func listener(_ name: String) async throws -> ListenerRecord? {
-        try await withConnection { try await StoreQueries.listener(name, on: $0, logger: self.logger) }
     }
 
     /// The whole configuration and its generation, read from one snapshot.
@@ -59,7 +36,7 @@ extension Store {
             {
                 (generation, tokenGeneration) = value
             }
-            let document = try await StoreQueries.document(on: connection, logger: self.logger)
+            let document = try await StoreReader(connection: connection, logger: self.logger).document()
             return StoredConfiguration(document: document, generation: generation, tokenGeneration: tokenGeneration)
         }
     }

@@ -46,7 +46,8 @@ extension Store {
     /// Creates the first admin token when there is no token at all; returns whether it did.
     public func bootstrapAdminToken(name: String, secretHash: String) async throws -> Bool {
         do {
-            _ = try await write(WriteContext(actor: "bootstrap", request: "switchyard serve")) { transaction in
+            _ = try await write(WriteContext(actor: "bootstrap", request: "switchyard serve")) { locks in
+                let transaction = locks.done()
                 // Roll back (and so keep the generation) when tokens exist already.
                 if try await !transaction.bootstrapAdminToken(name: name, secretHash: secretHash) { throw TokensExist() }
             }

@@ -136,17 +136,27 @@ public final class Store: Service, Sendable {
     }
 
     /// One write: runs `body` in a transaction whose changes all carry one new generation, NOTIFYs,
-    /// commits. Returns `body`'s value and the generation. See `WriteTransaction` for the lock order;
-    /// a write PostgreSQL aborts as a deadlock or serialisation failure runs again (at most 3 times).
+    /// commits. Returns `body`'s value and the generation. `body` gets the write's first stage,
+    /// `PoolLocks`, and reaches the second, `WriteTransaction`, through it (the lock order); a write
+    /// PostgreSQL aborts as a deadlock or serialisation failure runs again (at most 3 times).
     public func write<T: Sendable>(
-        _ context: WriteContext, _ body: @escaping @Sendable (WriteTransaction) async throws -> T
+        _ context: WriteContext, _ body: @escaping @Sendable (consuming PoolLocks) async throws -> T
     ) async throws -> (value: T, generation: Int64) {
+        try await write(context, body, then: { value, _ in value })
+    }
+
+    /// `write(_:_:)`, then `finish` with `body`'s value in the same transaction, at its second stage
+    /// (for what every write of a kind does after its own changes, such as remembering its answer).
+    public func write<T: Sendable, U: Sendable>(
+        _ context: WriteContext, _ body: @escaping @Sendable (consuming PoolLocks) async throws -> T,
+        then finish: @escaping @Sendable (T, WriteTransaction) async throws -> U
+    ) async throws -> (value: U, generation: Int64) {
         var attempt = 1
         while true {
             do {
                 return try await withTransaction { connection in
                     let transaction = WriteTransaction(connection: connection, context: context, logger: self.logger)
-                    let value = try await body(transaction)
+                    let value = try await finish(try await body(PoolLocks(transaction)), transaction)
                     // Every write moves the generation, even one whose body changed no row.
                     return (value, try await transaction.generation())
                 }

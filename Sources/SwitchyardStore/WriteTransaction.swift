@@ -4,13 +4,17 @@ import PostgresNIO
 import SwitchyardCore
 import Synchronization
 
-/// The inside of one write: reads see the transaction, changes are applied with their audit rows,
-/// all stamped with this write's generation.
+/// The second stage of one write (the first is `PoolLocks`): reads see the transaction, changes are
+/// applied with their audit rows, all stamped with this write's generation.
 ///
 /// Locks, always in this order so that writers never deadlock: first the pool rows the write depends
-/// on (`pool(_:locking:)`, `lockAllPools()`), then the generation. The generation row serialises all
-/// writers, so it is taken as late as possible: by the first change (in the same statement) or by
-/// `generation()`; a write that must read the latest state of everything calls `generation()` first.
+/// on, then the generation. The order is kept by the types, not checked at run time: pool rows are
+/// locked only through `PoolLocks`, which `Store.write` hands to the write first, and the only way
+/// from there to this stage, which alone can take the generation, is `PoolLocks.done()`, which
+/// consumes the `PoolLocks` value (a noncopyable type), so no pool lock can be asked for after it.
+/// The generation row serialises all writers, so it is taken as late as possible: by the first change
+/// (in the same statement) or by `generation()`; a write that must read the latest state of
+/// everything calls `generation()` first.
 public final class WriteTransaction: Sendable {
     let connection: PostgresConnection
     public let context: WriteContext
@@ -22,16 +26,6 @@ public final class WriteTransaction: Sendable {
         self.connection = connection
         self.context = context
         self.logger = logger
-    }
-
-    /// How a write holds a pool row until it commits.
-    public enum PoolLock: String, Sendable {
-        /// Adding rows that refer to the pool: it must not be deleted meanwhile (what a foreign key takes).
-        case share = "FOR KEY SHARE OF p"
-        /// Changing the pool's backends: one such write per pool at a time.
-        case backends = "FOR NO KEY UPDATE OF p"
-        /// Changing or deleting the pool itself.
-        case pool = "FOR UPDATE OF p"
     }
 
     /// This write's generation. The first call bumps it (taking the lock every writer queues on, held
@@ -54,82 +48,8 @@ public final class WriteTransaction: Sendable {
 
     // MARK: Reads inside the transaction
 
-    public func pool(_ name: String) async throws -> PoolRecord? {
-        try await StoreQueries.pool(name, on: connection, logger: logger)
-    }
-
-    /// Reads a pool and holds `lock` on its row until COMMIT. Take pool locks before the generation.
-    public func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
-        assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        return try await StoreQueries.pool(name, locking: lock.rawValue, on: connection, logger: logger)
-    }
-
-    /// Reads a pool's settings and one of its backends in one round trip, holding `lock` on the pool
-    /// row until COMMIT. Nil when the pool does not exist.
-    public func pool(_ pool: String, locking lock: PoolLock, backend name: String) async throws -> (spec: PoolSpec, backend: BackendRecord?)? {
-        assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        let rows = try await query(
-            """
-            SELECT p.settings::text, b.address, b.port, b.weight, b.backup, b.admin_state, b.version, b.created_at, b.updated_at
-            FROM pools p LEFT JOIN backends b ON b.pool = p.name AND b.name = \(name) WHERE p.name = \(pool) \(unescaped: lock.rawValue)
-            """)
-        for try await (settings, address, port, weight, backup, state, version, created, updated) in rows.decode(
-            (String, String?, Int?, Int?, Bool?, String?, Int64?, Date?, Date?).self)
-        {
-            let spec = try StoreQueries.poolSettings.decode(settings)
-            guard let address, let port, let weight, let backup, let state, let version, let created, let updated else { return (spec, nil) }
-            guard let adminState = AdminState(rawValue: state) else { throw StoreError.corruptRow("backend \(pool)/\(name): \(state)") }
-            let backend = BackendSpec(address: address, port: port, weight: weight, backup: backup, adminState: adminState)
-            return (spec, BackendRecord(pool: pool, name: name, spec: backend, version: version, createdAt: created, updatedAt: updated))
-        }
-        return nil
-    }
-
-    /// Locks every pool row (for writes that may change any of them), in name order.
-    public func lockAllPools() async throws {
-        assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        try await run("SELECT name FROM pools ORDER BY name FOR UPDATE")
-    }
-
-    /// Locks the named pools against deletion (for writes that will refer to them), in name order.
-    public func sharePools(_ names: some Collection<String>) async throws {
-        assert(generationIfTaken == nil, "pool rows are locked before the generation")
-        let names = Array(Set(names)).sorted()
-        if names.isEmpty { return }
-        try await run("SELECT name FROM pools WHERE name = ANY(\(names)) ORDER BY name FOR KEY SHARE")
-    }
-
-    public func backends(in pool: String) async throws -> [BackendRecord] {
-        try await StoreQueries.backends(in: pool, after: nil, limit: Int.max, on: connection, logger: logger)
-    }
-
-    public func backend(_ name: String, in pool: String) async throws -> BackendRecord? {
-        try await StoreQueries.backend(name, in: pool, on: connection, logger: logger)
-    }
-
-    public func listener(_ name: String) async throws -> ListenerRecord? {
-        try await StoreQueries.listener(name, on: connection, logger: logger)
-    }
-
-    public func listeners() async throws -> [ListenerRecord] {
-        try await StoreQueries.listeners(after: nil, limit: Int.max, on: connection, logger: logger)
-    }
-
-    /// Listeners that send traffic to `pool`.
-    public func listenerNames(using pool: String) async throws -> [String] {
-        let rows = try await query(
-            """
-            SELECT name FROM listeners WHERE default_pool = \(pool)
-            UNION SELECT listener FROM listener_routes WHERE pool = \(pool) ORDER BY 1
-            """)
-        var names: [String] = []
-        for try await name in rows.decode(String.self) { names.append(name) }
-        return names
-    }
-
-    public func document() async throws -> ConfigDocument {
-        try await StoreQueries.document(on: connection, logger: logger)
-    }
+    /// Reads that see this transaction's changes; they take no locks.
+    public var read: StoreReader { StoreReader(connection: connection, logger: logger) }
 
     // MARK: Changes
 
@@ -284,6 +204,91 @@ public final class WriteTransaction: Sendable {
         } catch {
             throw StoreError.from(error)
         }
+    }
+}
+
+/// How a write holds a pool row until it commits.
+public enum PoolLock: Sendable {
+    /// Adding rows that refer to the pool: it must not be deleted meanwhile (what a foreign key takes).
+    case share
+    /// Changing the pool's backends: one such write per pool at a time.
+    case backends
+    /// Changing or deleting the pool itself.
+    case pool
+
+    /// The locking clause, for a query whose pool row is `p`.
+    var clause: StaticString {
+        switch self {
+        case .share: "FOR KEY SHARE OF p"
+        case .backends: "FOR NO KEY UPDATE OF p"
+        case .pool: "FOR UPDATE OF p"
+        }
+    }
+}
+
+/// The first stage of one write: the pool rows it depends on are locked here, before anything can
+/// take the generation (see `WriteTransaction` for the order). `done()` ends the stage and is the
+/// only way to the `WriteTransaction`; it consumes this value, so that, for example,
+///
+///     let transaction = locks.done()
+///     _ = try await transaction.generation()
+///     try await locks.lockAllPools()   // error: 'locks' used after consume
+///
+/// does not compile. A helper that locks for a write takes it `borrowing` (or `consuming`, and
+/// returns the `WriteTransaction`). Reads (`read`) take no locks and are allowed in both stages.
+public struct PoolLocks: ~Copyable, Sendable {
+    /// Internal: the write's second stage is reached only through `done()`.
+    let transaction: WriteTransaction
+
+    init(_ transaction: WriteTransaction) {
+        self.transaction = transaction
+    }
+
+    public var context: WriteContext { transaction.context }
+
+    /// Reads that see this transaction's changes; they take no locks.
+    public var read: StoreReader { transaction.read }
+
+    /// Reads a pool and holds `lock` on its row until COMMIT.
+    public func pool(_ name: String, locking lock: PoolLock) async throws -> PoolRecord? {
+        try await read.pool(name, locking: lock)
+    }
+
+    /// Reads a pool's settings and one of its backends in one round trip, holding `lock` on the pool
+    /// row until COMMIT. Nil when the pool does not exist.
+    public func pool(_ pool: String, locking lock: PoolLock, backend name: String) async throws -> (spec: PoolSpec, backend: BackendRecord?)? {
+        let rows = try await transaction.query(
+            """
+            SELECT p.settings::text, b.address, b.port, b.weight, b.backup, b.admin_state, b.version, b.created_at, b.updated_at
+            FROM pools p LEFT JOIN backends b ON b.pool = p.name AND b.name = \(name) WHERE p.name = \(pool) \(sql: lock.clause)
+            """)
+        for try await (settings, address, port, weight, backup, state, version, created, updated) in rows.decode(
+            (String, String?, Int?, Int?, Bool?, String?, Int64?, Date?, Date?).self)
+        {
+            let spec = try StoreReader.poolSettings.decode(settings)
+            guard let address, let port, let weight, let backup, let state, let version, let created, let updated else { return (spec, nil) }
+            guard let adminState = AdminState(rawValue: state) else { throw StoreError.corruptRow("backend \(pool)/\(name): \(state)") }
+            let backend = BackendSpec(address: address, port: port, weight: weight, backup: backup, adminState: adminState)
+            return (spec, BackendRecord(pool: pool, name: name, spec: backend, version: version, createdAt: created, updatedAt: updated))
+        }
+        return nil
+    }
+
+    /// Locks every pool row (for writes that may change any of them), in name order.
+    public func lockAllPools() async throws {
+        try await transaction.run("SELECT name FROM pools ORDER BY name FOR UPDATE")
+    }
+
+    /// Locks the named pools against deletion (for writes that will refer to them), in name order.
+    public func sharePools(_ names: some Collection<String>) async throws {
+        let names = Array(Set(names)).sorted()
+        if names.isEmpty { return }
+        try await transaction.run("SELECT name FROM pools WHERE name = ANY(\(names)) ORDER BY name FOR KEY SHARE")
+    }
+
+    /// The pool rows this write needs are locked: from here on it may take the generation.
+    public consuming func done() -> WriteTransaction {
+        transaction
     }
 }
 

@@ -135,22 +135,4 @@ struct ConfigFollowerTests {
             }
         }
     }
-
-    /// A follower's query in a fresh database was planned above `jit_above_cost` and compiled with
-    /// LLVM on every reload; the store's connections turn JIT off.
-    @Test("the store's connections run with JIT off")
-    func connectionsRunWithoutJIT() async throws {
-        try await TestServer.with { server in
-            try await server.withStore { store in
-                let setting = try await store.withConnection { connection in
-                    var values: [String] = []
-                    for try await value in try await connection.query("SHOW jit", logger: store.logger).decode(String.self) {
-                        values.append(value)
-                    }
-                    return values
-                }
-                #expect(setting == ["off"])
-            }
-        }
-    }
 }

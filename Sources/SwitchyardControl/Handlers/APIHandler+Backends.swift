@@ -11,7 +11,8 @@ extension APIHandler {
         // Lists can be 10,000 backends long: written by hand (the middleware swaps the bytes in), batch
         // by batch while the store reads the next.
         guard let preencoded = PreencodedBody.current else {
-            let rows = try await store.backends(in: input.path.pool, after: cursor, limit: limit + 1)
+            let pool = input.path.pool
+            let rows = try await store.read { try await $0.backends(in: pool, after: cursor, limit: limit + 1) }
             if rows.isEmpty { _ = try await existingPool(input.path.pool) }
             let page = Self.page(rows, limit: limit, key: \.name)
             return .ok(.init(body: .json(.init(items: page.items.map { Schemas.Backend($0, observed: view) }, nextCursor: page.next))))
@@ -38,7 +39,7 @@ extension APIHandler {
 
     func getBackend(_ input: Operations.GetBackend.Input) async throws -> Operations.GetBackend.Output {
         let (pool, name) = (input.path.pool, input.path.backend)
-        guard let record = try await store.backend(name, in: pool) else {
+        guard let record = try await store.read({ try await $0.backend(name, in: pool) }) else {
             _ = try await existingPool(pool)
             throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
         }
@@ -57,11 +58,12 @@ extension APIHandler {
         let outcome: WriteOutcome<Schemas.Backend>
         if let key = input.headers.idempotencyKey {
             outcome = try await idempotentWrite(
-                key: key, request: body, exists: { try await self.store.backend(name, in: pool) != nil }
-            ) { transaction in
+                key: key, request: body, exists: { try await self.store.read { try await $0.backend(name, in: pool) } != nil }
+            ) { locks in
                 // The pool stays while we add to it; other registrations in it go on side by side.
-                guard try await transaction.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
-                if try await transaction.backend(name, in: pool) != nil {
+                guard try await locks.pool(pool, locking: .share) != nil else { throw APIError.notFound("no pool named '\(pool)'") }
+                let transaction = locks.done()
+                if try await transaction.read.backend(name, in: pool) != nil {
                     throw APIError.conflict("pool '\(pool)' already has a backend named '\(name)'")
                 }
                 let stamp = try await transaction.apply(ConfigChange(resource: .backend(name, in: pool), before: nil, after: .backend(resolved)))
@@ -129,16 +131,17 @@ extension APIHandler {
         _ pool: String, _ name: String, ifMatch: String?, force: Bool,
         _ change: @escaping @Sendable (BackendSpec) throws -> BackendSpec?
     ) async throws -> (BackendRecord?, Int64) {
-        if ValidationRun.active, let current = try await store.backend(name, in: pool) {
+        if ValidationRun.active, let current = try await store.read({ try await $0.backend(name, in: pool) }) {
             // A validation run (`EnumValueMiddleware`) checks the change against the stored backend and stops at `caller`.
             _ = try change(current.spec)
         }
         let context = try caller
-        return try await store.write(context.writeContext) { transaction in
+        return try await store.write(context.writeContext) { locks in
             // One change to a pool's backends at a time, so that the guardrail and If-Match see the latest state.
-            guard let (poolSpec, found) = try await transaction.pool(pool, locking: .backends, backend: name) else {
+            guard let (poolSpec, found) = try await locks.pool(pool, locking: .backends, backend: name) else {
                 throw APIError.notFound("no pool named '\(pool)'")
             }
+            let transaction = locks.done()
             guard let current = found else {
                 throw APIError.notFound("no backend named '\(name)' in pool '\(pool)'")
             }
@@ -147,7 +150,7 @@ extension APIHandler {
             try Self.checkIfMatch(ifMatch, version: current.version)
             // The guardrail needs every sibling; without it, the backend alone does.
             if !force && poolSpec.minHealthyPercent > 0 {
-                let siblings = try await transaction.backends(in: pool)
+                let siblings = try await transaction.read.backends(in: pool)
                 let after = siblings.compactMap { $0.name == name ? updated : $0.spec }
                 if let reason = HealthyGuardrail.violation(
                     minHealthyPercent: poolSpec.minHealthyPercent, before: siblings.map(\.spec), after: after)

@@ -72,11 +72,12 @@ extension APIHandler {
     ) async throws -> Operations.ReplaceConfig.Output {
         let context = try caller
         do {
-            let (changes, generation) = try await store.write(context.writeContext) { transaction in
+            let (changes, generation) = try await store.write(context.writeContext) { locks in
                 // Any pool may change: lock them all, then the generation, and read the latest state.
-                try await transaction.lockAllPools()
+                try await locks.lockAllPools()
+                let transaction = locks.done()
                 let previous = try await transaction.generation() - 1
-                let current = try await transaction.document()
+                let current = try await transaction.read.document()
                 let wanted = try await target(current, previous)
                 try Self.checkIfMatch(ifMatch, version: previous)
                 let changes = ConfigDiff.changes(from: current, to: wanted)

@@ -21,7 +21,7 @@ extension APIHandler {
         key: String?,
         request: some Encodable,
         exists: @escaping @Sendable () async throws -> Bool,
-        _ perform: @escaping @Sendable (WriteTransaction) async throws -> (body: Body, etag: String?, location: String?)
+        _ perform: @escaping @Sendable (consuming PoolLocks) async throws -> (body: Body, etag: String?, location: String?)
     ) async throws -> WriteOutcome<Body> {
         let context = try caller
         guard let key else {
@@ -38,8 +38,7 @@ extension APIHandler {
 
         if let replayed = try await replay() { return replayed }
         do {
-            let (value, generation) = try await store.write(context.writeContext) { transaction in
-                let value = try await perform(transaction)
+            let (value, generation) = try await store.write(context.writeContext, perform) { value, transaction in
                 let outcome = WriteOutcome(
                     body: value.body, etag: value.etag, location: value.location, generation: try await transaction.generation())
                 let data = try JSONEncoder().encode(outcome)

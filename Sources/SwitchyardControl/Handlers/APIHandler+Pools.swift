@@ -6,7 +6,8 @@ import SwitchyardStore
 extension APIHandler {
     func listPools(_ input: Operations.ListPools.Input) async throws -> Operations.ListPools.Output {
         let limit = try Self.pageLimit(input.query.limit)
-        let rows = try await store.pools(after: try Self.decodeCursor(input.query.cursor), limit: limit + 1)
+        let cursor = try Self.decodeCursor(input.query.cursor)
+        let rows = try await store.read { try await $0.pools(after: cursor, limit: limit + 1) }
         let page = Self.page(rows, limit: limit, key: \.name)
         return .ok(.init(body: .json(.init(items: page.items.map(Schemas.Pool.init), nextCursor: page.next))))
     }
@@ -26,11 +27,12 @@ extension APIHandler {
         let name = body.name
         let resolved = spec
         let outcome = try await idempotentWrite(
-            key: input.headers.idempotencyKey, request: body, exists: { try await self.store.pool(name) != nil }
-        ) { transaction in
-            if try await transaction.pool(name) != nil { throw APIError.conflict("a pool named '\(name)' already exists") }
+            key: input.headers.idempotencyKey, request: body, exists: { try await self.store.read { try await $0.pool(name) } != nil }
+        ) { locks in
+            let transaction = locks.done()
+            if try await transaction.read.pool(name) != nil { throw APIError.conflict("a pool named '\(name)' already exists") }
             try await transaction.apply(ConfigChange(resource: .pool(name), before: nil, after: .pool(resolved)))
-            let record = try await transaction.pool(name)!
+            let record = try await transaction.read.pool(name)!
             return (Schemas.Pool(record), Self.etag(record.version), "/v1/pools/\(name)")
         }
         return .created(
@@ -62,27 +64,28 @@ extension APIHandler {
     private func changePool(
         _ name: String, ifMatch: String?, _ change: @escaping @Sendable (PoolSpec) throws -> PoolSpec
     ) async throws -> (PoolRecord, Int64) {
-        if ValidationRun.active, let current = try await store.pool(name) {
+        if ValidationRun.active, let current = try await store.read({ try await $0.pool(name) }) {
             // A validation run (`EnumValueMiddleware`) checks the change against the stored pool and stops at `caller`.
             _ = try change(current.spec)
         }
         let context = try caller
-        let (record, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name, locking: .pool) else {
+        let (record, generation) = try await store.write(context.writeContext) { locks in
+            guard let current = try await locks.pool(name, locking: .pool) else {
                 throw APIError.notFound("no pool named '\(name)'")
             }
+            let transaction = locks.done()
             // Bad input is answered before a stale If-Match.
             let spec = try change(current.spec)
             try Self.checkIfMatch(ifMatch, version: current.version)
             if spec.protocol != current.spec.protocol {
-                let users = try await transaction.listenerNames(using: name)
+                let users = try await transaction.read.listenerNames(using: name)
                 if !users.isEmpty {
                     throw APIError.conflict(
                         "pool '\(name)' is used by listener(s) \(users.joined(separator: ", ")); its protocol cannot change")
                 }
             }
             try await transaction.apply(ConfigChange(resource: .pool(name), before: .pool(current.spec), after: .pool(spec)))
-            return try await transaction.pool(name)!
+            return try await transaction.read.pool(name)!
         }
         return (record, generation)
     }
@@ -91,16 +94,17 @@ extension APIHandler {
         let name = input.path.pool
         let force = input.query.force ?? false
         let context = try caller
-        let (_, generation) = try await store.write(context.writeContext) { transaction in
-            guard let current = try await transaction.pool(name, locking: .pool) else {
+        let (_, generation) = try await store.write(context.writeContext) { locks in
+            guard let current = try await locks.pool(name, locking: .pool) else {
                 throw APIError.notFound("no pool named '\(name)'")
             }
+            let transaction = locks.done()
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
-            let users = try await transaction.listenerNames(using: name)
+            let users = try await transaction.read.listenerNames(using: name)
             if !users.isEmpty {
                 throw APIError.conflict("pool '\(name)' is used by listener(s) \(users.joined(separator: ", "))")
             }
-            let backends = try await transaction.backends(in: name)
+            let backends = try await transaction.read.backends(in: name)
             if !backends.isEmpty && !force {
                 throw APIError.conflict(
                     "pool '\(name)' still has \(backends.count) backend(s); deregister them or add ?force=true to delete them with it")
@@ -115,7 +119,7 @@ extension APIHandler {
     }
 
     func existingPool(_ name: String) async throws -> PoolRecord {
-        guard let record = try await store.pool(name) else { throw APIError.notFound("no pool named '\(name)'") }
+        guard let record = try await store.read({ try await $0.pool(name) }) else { throw APIError.notFound("no pool named '\(name)'") }
         return record
     }
 }

@@ -21,7 +21,8 @@ extension APIHandler {
         let name = body.name
         let secret = TokenSecret.generate()
         let hash = TokenSecret.hash(secret)
-        let (record, _) = try await store.write(try caller.writeContext) { transaction in
+        let (record, _) = try await store.write(try caller.writeContext) { locks in
+            let transaction = locks.done()
             _ = try await transaction.generation()
             if try await transaction.tokenExists(name) { throw APIError.conflict("a token named '\(name)' already exists") }
             return try await transaction.createToken(name: name, secretHash: hash, scopes: scopes)
@@ -37,7 +38,8 @@ extension APIHandler {
 
     func deleteToken(_ input: Operations.DeleteToken.Input) async throws -> Operations.DeleteToken.Output {
         let name = input.path.token
-        _ = try await store.write(try caller.writeContext) { transaction in
+        _ = try await store.write(try caller.writeContext) { locks in
+            let transaction = locks.done()
             _ = try await transaction.generation()
             guard let deleted = try await transaction.deleteToken(name: name) else {
                 throw APIError.notFound("no token named '\(name)'")

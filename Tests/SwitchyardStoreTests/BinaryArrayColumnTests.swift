@@ -11,12 +11,7 @@ struct BinaryArrayColumnTests {
     /// Arrays as PostgreSQL sends them, read both by `BinaryArrayColumn` and by the driver's `[T]`.
     @Test("reads text, integer, boolean and timestamptz arrays exactly as the driver decodes them")
     func matchesDriver() async throws {
-        let admin = try StoreConfiguration(url: try TestServer.adminURL)
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: admin.host, port: admin.port, username: admin.username, password: admin.password, database: admin.database,
-                tls: .disable),
-            id: 3, logger: TestServer.logger)
+        let connection = try await TestDatabase.connect(try StoreConfiguration(url: try TestDatabase.adminURL))
         defer { Task { try? await connection.close() } }
         let rows = try await connection.query(
             """
@@ -24,7 +19,7 @@ struct BinaryArrayColumnTests {
                    ARRAY[3, -4]::int2[], ARRAY[true, false]::bool[],
                    ARRAY['2026-11-27 00:41:35.123456+00', '1999-12-31 23:59:59.999999+00', '2000-01-01 00:00:00+00']::timestamptz[],
                    ARRAY[]::text[], ARRAY['a']::varchar[]
-            """, logger: TestServer.logger)
+            """, logger: TestDatabase.logger)
         var checked = false
         for try await row in rows {
             let (texts, int4s, int8s, int2s, bools, dates, empty, varchars) = try row.decode(
