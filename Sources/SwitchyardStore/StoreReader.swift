@@ -196,7 +196,7 @@ public struct StoreReader: Sendable {
                 bind: bind, port: port, protocol: listenerProtocol, defaultPool: defaultPool, routes: [], tls: settings.tls,
                 allow: settings.allow, deny: settings.deny, trustedProxies: settings.trustedProxies ?? [],
                 maxConnections: settings.maxConnections, timeouts: settings.timeouts ?? ListenerTimeouts(),
-                rateLimit: settings.rateLimit)
+                rateLimit: settings.rateLimit, redirectHttps: settings.redirectHttps ?? false, hstsMaxAgeS: settings.hstsMaxAgeS)
             records.append(ListenerRecord(name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
         }
         guard !records.isEmpty else { return records }
