@@ -394,13 +394,8 @@
                         break
                     }
                 } else if count == 0 {
-                    inputClosed = true
                     drained = true
-                    if delivered {
-                        delivered = false
-                        delegate?.connectionReadComplete()
-                    }
-                    if isOpen { delegate?.connectionInputClosed() }
+                    peerEndedInput(afterDelivering: &delivered)
                     break
                 } else if errno == EAGAIN {
                     drained = true
@@ -410,8 +405,26 @@
                     return
                 }
             }
+            finishReads(delivered: delivered, drained: drained)
+        }
+
+        /// The peer finished sending: the batch read so far ends first, then the delegate learns it.
+        @inline(__always)
+        private func peerEndedInput(afterDelivering delivered: inout Bool) {
+            inputClosed = true
+            if delivered {
+                delivered = false
+                delegate?.connectionReadComplete()
+            }
+            if isOpen { delegate?.connectionInputClosed() }
+        }
+
+        /// Ends a batch of reads (plain or TLS): the delegate's batch end, and, when bytes may still be
+        /// waiting, a read later. Edge-triggered: no new edge comes for bytes already waiting (or held by
+        /// the TLS session), so remember them.
+        @inline(__always)
+        private func finishReads(delivered: Bool, drained: Bool) {
             if delivered && isOpen { delegate?.connectionReadComplete() }
-            // Edge-triggered: no new edge comes for bytes already waiting, so remember them.
             if !drained && isOpen && !inputClosed {
                 if readsPaused {
                     readReady = true
@@ -448,29 +461,15 @@
                     readWantsOutput = true
                     drained = true
                 case C_SWITCHYARD_TLS_CLOSED:
-                    inputClosed = true
                     drained = true
-                    if delivered {
-                        delivered = false
-                        delegate?.connectionReadComplete()
-                    }
-                    if isOpen { delegate?.connectionInputClosed() }
+                    peerEndedInput(afterDelivering: &delivered)
                 default:
                     close(error: TLSError.last("TLS read failed"))
                     return
                 }
                 break reading
             }
-            if delivered && isOpen { delegate?.connectionReadComplete() }
-            if !drained && isOpen && !inputClosed {
-                if readsPaused {
-                    readReady = true
-                } else {
-                    loop.executeLater { [self] in
-                        if isOpen && !readsPaused { readAvailable() } else { readReady = true }
-                    }
-                }
-            }
+            finishReads(delivered: delivered, drained: drained)
         }
 
         /// Follows the sizes this connection's reads come in (as SwiftNIO's adaptive allocator does):

@@ -133,11 +133,7 @@ enum HeadWriter {
                 if let strictTransportSecurity {
                     strictTransportSecurity.withUnsafeBytes { writer.append($0) }
                 }
-                switch connection {
-                case .none: break
-                case .keepAlive: writer.append("Connection: keep-alive\r\n")
-                case .close: writer.append("Connection: close\r\n")
-                }
+                writer.append(connection)
                 writer.append("\r\n")
                 return writer.count
             }
@@ -184,11 +180,7 @@ enum HeadWriter {
                     writer.append(bytes, path)
                 }
                 writer.append("\r\nContent-Length: 0\r\n")
-                switch connection {
-                case .none: break
-                case .keepAlive: writer.append("Connection: keep-alive\r\n")
-                case .close: writer.append("Connection: close\r\n")
-                }
+                writer.append(connection)
                 writer.append("\r\n")
                 return writer.count
             }
@@ -215,6 +207,15 @@ private struct RawWriter {
     private(set) var count = 0
 
     init(_ target: UnsafeMutableRawBufferPointer) { self.target = target }
+
+    /// The `Connection` line a head ends with, if any.
+    mutating func append(_ connection: HeadWriter.ConnectionField) {
+        switch connection {
+        case .none: break
+        case .keepAlive: append("Connection: keep-alive\r\n")
+        case .close: append("Connection: close\r\n")
+        }
+    }
 
     @inline(__always)
     mutating func append(_ source: UnsafeRawBufferPointer) {
