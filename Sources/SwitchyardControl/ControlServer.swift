@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import OpenAPIHummingbird
@@ -13,15 +15,18 @@ public struct ControlServer: Sendable {
         public var host: String
         public var port: Int
         public var limits: APILimits
+        /// HTTPS when set (`--api-tls-cert`, `--api-tls-key`); plain HTTP otherwise.
+        public var tls: APICertificateFiles?
 
-        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits()) {
+        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil) {
             self.host = host
             self.port = port
             self.limits = limits
+            self.tls = tls
         }
 
         /// Parses "host:port" ("[::1]:9900" for IPv6).
-        public init(address: String, limits: APILimits = APILimits()) throws {
+        public init(address: String, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil) throws {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (0...65535).contains(port)
             else {
@@ -29,7 +34,7 @@ public struct ControlServer: Sendable {
             }
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits)
+            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits, tls: tls)
         }
     }
 
@@ -81,15 +86,19 @@ public struct ControlServer: Sendable {
                 WaitAppliedMiddleware(store: store), PreencodedBodyMiddleware(),
             ])
         let logger = self.logger
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout)))
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
+            server: try configuration.tls.map { try .tls(http1, tlsConfiguration: $0.serverConfiguration()) } ?? http1,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard",
                 availableConnectionsDelegate: .maximum(limits.maximumConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("control API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                logger.info(
+                    "control API listening",
+                    metadata: ["address": "\(channel.localAddress?.description ?? "?")", "scheme": "\(scheme)"])
                 await onRunning(port)
             },
             logger: logger)

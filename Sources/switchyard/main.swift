@@ -63,6 +63,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address of the control API (env SWITCHYARD_API).")
     var api: String = ProcessInfo.processInfo.environment["SWITCHYARD_API"] ?? "127.0.0.1:9900"
 
+    @Option(
+        name: .customLong("api-tls-cert"),
+        help:
+            "PEM certificate chain (leaf first) for serving the control API over HTTPS (env SWITCHYARD_API_TLS_CERT); needs --api-tls-key. Read again when the file changes."
+    )
+    var apiTLSCert: String? = ProcessInfo.processInfo.environment["SWITCHYARD_API_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Option(name: .customLong("api-tls-key"), help: "PEM private key of --api-tls-cert (env SWITCHYARD_API_TLS_KEY).")
+    var apiTLSKey: String? = ProcessInfo.processInfo.environment["SWITCHYARD_API_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+
     @Option(help: "Name of this instance in GET /v1/instances (env SWITCHYARD_INSTANCE_NAME).")
     var instanceName: String = ProcessInfo.processInfo.environment["SWITCHYARD_INSTANCE_NAME"] ?? ProcessInfo.processInfo.hostName
 
@@ -134,6 +144,9 @@ struct Serve: AsyncParsableCommand {
         guard apiMaxConnections >= 1 else { throw ValidationError("--api-max-connections must be at least 1") }
         guard apiMaxBodyBytes >= 1024 else { throw ValidationError("--api-max-body-bytes must be at least 1024") }
         guard apiMaxLargeBodies >= 1 else { throw ValidationError("--api-max-large-bodies must be at least 1") }
+        guard (apiTLSCert == nil) == (apiTLSKey == nil) else {
+            throw ValidationError("--api-tls-cert and --api-tls-key go together: pass both for HTTPS, or neither")
+        }
     }
 
     func run() async throws {
@@ -141,6 +154,9 @@ struct Serve: AsyncParsableCommand {
         let logger = store.makeLogger("switchyard")
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
         let snapshot = RuntimeConfigBox()
+        let apiTLS = try apiTLSCert.map { certificate in
+            try APICertificateFiles(certificatePath: certificate, keyPath: apiTLSKey ?? "", logger: logger)
+        }
         let openFiles = OpenFileLimit.raiseToHardLimit()
         DescriptorBudget.configure(openFiles: openFiles)
         let proxy =
@@ -152,7 +168,7 @@ struct Serve: AsyncParsableCommand {
                 box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
-                api: try ControlServer.Configuration(address: api, limits: apiLimits), instanceName: instanceName,
+                api: try ControlServer.Configuration(address: api, limits: apiLimits, tls: apiTLS), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
             store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)

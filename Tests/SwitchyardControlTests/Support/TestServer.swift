@@ -65,7 +65,7 @@ struct TestServer: Sendable {
     static func start(
         storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true,
         adminToken: String? = TestServer.adminToken, adminTokenFile: String? = nil, apiLimits: APILimits = APILimits(),
-        logger: Logger = TestServer.logger
+        apiTLS: APICertificateFiles? = nil, logger: Logger = TestServer.logger
     ) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -79,7 +79,7 @@ struct TestServer: Sendable {
             : nil
         let control = ControlService(
             configuration: .init(
-                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
+                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits, tls: apiTLS), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
                 heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
