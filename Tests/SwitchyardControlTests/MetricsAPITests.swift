@@ -42,7 +42,7 @@ struct MetricsAPITests {
         "switchyard_backend_health_transitions_total",
     ]
 
-    @Test("every metric family served before is still served, each with one TYPE line")
+    @Test("every metric family served before is still served, each with one TYPE line and its samples right after it")
     func familiesStayServed() async throws {
         let backend = try await TestBackend.start("a")
         defer { Task { await backend.stop() } }
@@ -51,10 +51,11 @@ struct MetricsAPITests {
             #expect(try await TestServer.through(port, "/").status == 200)
             #expect(try await server.get("/v1/pools/web").status == 200)
             let text = try await server.get("/metrics", token: nil).text
-            let typeLines = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+            let families = MetricsText.families(in: text)
             for family in Self.familiesServedBefore {
-                #expect(typeLines.filter { $0.split(separator: " ")[2] == family }.count == 1, "family \(family)")
+                #expect(families.filter { $0 == family }.count == 1, "family \(family)")
             }
+            #expect(MetricsText.misplacedSamples(in: text) == [])
             #expect(text.contains("switchyard_listener_requests_total{listener=\"web-listener\"} 1\n"))
             #expect(text.contains("switchyard_pool_responses_total{pool=\"web\",class=\"2xx\"} 1\n"))
             #expect(text.contains("switchyard_backend_request_duration_seconds_count{pool=\"web\",backend=\"a\"} 1\n"))
