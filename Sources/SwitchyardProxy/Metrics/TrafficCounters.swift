@@ -14,6 +14,7 @@ public final class TrafficCounters: Sendable {
     private static let latencyBoundsNanoseconds: [Int64] = latencyBounds.map {
         $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000
     }
+
     private let requests = Atomic(0)
     private let responses: InlineArray<6, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let retries = Atomic(0)
