@@ -31,7 +31,8 @@ public final class ProxyService: Service, DataPlane {
         }
     }
 
-    public let metrics = ProxyMetrics()
+    /// The traffic counters of every listener, pool and backend.
+    public let traffic = ProxyMetrics()
     public let health: HealthRegistry
     private let box: RuntimeConfigBox
     /// The data plane's event loops (client and backend sockets), one `ProxyWorker` each.
@@ -65,7 +66,7 @@ public final class ProxyService: Service, DataPlane {
         }
         self.loops = loops
         probeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let shared = ProxyShared(box: box, health: health, metrics: metrics, limits: configuration.limits, logger: logger)
+        let shared = ProxyShared(box: box, health: health, metrics: traffic, limits: configuration.limits, logger: logger)
         let workers = loops.map { ProxyWorker(eventLoop: $0, shared: shared) }
         self.workers = workers
         listeners = ListenerManager(workers: workers, maxConnections: configuration.maxConnections, logger: logger)
@@ -84,7 +85,7 @@ public final class ProxyService: Service, DataPlane {
             applied = config.pools
             health.reconcile(changes)
             checker.reconcile(changes)
-            metrics.retain(
+            traffic.retain(
                 listeners: Set(config.listeners.keys), pools: Set(config.pools.keys),
                 removingBackends: changes.flatMap(\.backendDelta.removedKeys))
         }
@@ -104,7 +105,7 @@ public final class ProxyService: Service, DataPlane {
             if config.generation != sweptGeneration {
                 sweptGeneration = config.generation
                 let backends = Set(config.pools.values.flatMap { $0.backends.map(\.key) })
-                metrics.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
+                traffic.retain(listeners: Set(config.listeners.keys), pools: Set(config.pools.keys), backends: backends)
             }
             if listeners.currentStates().values.contains(where: { !$0.bound }) { await listeners.reconcile(box.config) }
             for worker in workers { worker.eventLoop.execute { worker.sweepIdleConnections() } }
@@ -122,29 +123,17 @@ public final class ProxyService: Service, DataPlane {
 
     public func backendHealth(backend key: String) -> BackendHealthReport? { health.report(for: key) }
 
-    public func activeConnections(backend key: String) -> Int { metrics.activeConnections(backend: key) }
+    public func activeConnections(backend key: String) -> Int { traffic.activeConnections(backend: key) }
 
-    public func activeConnections() -> [String: Int] { metrics.activeConnections() }
+    public func activeConnections() -> [String: Int] { traffic.activeConnections() }
 
     public func listenerStates() -> [String: ListenerBindState] { listeners.currentStates() }
 
-    public func renderMetrics(into out: inout String) {
-        metrics.render(into: &out)
-        out += "# HELP switchyard_backend_up Whether this instance sends new requests to the backend (health only).\n"
-        out += "# TYPE switchyard_backend_up gauge\n"
-        for (key, report) in health.reports().sorted(by: { $0.key < $1.key }) {
-            out += "switchyard_backend_up{\(ProxyMetrics.backendLabels(key))} \(report.status == .unhealthy ? 0 : 1)\n"
-        }
-        out += "# HELP switchyard_backend_health_transitions_total Health state changes by new state.\n"
-        out += "# TYPE switchyard_backend_health_transitions_total counter\n"
-        for (key, count) in health.transitionCounts().sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|")
-            out += "switchyard_backend_health_transitions_total{\(ProxyMetrics.backendLabels(String(parts[0]))),to=\"\(parts[1])\"} \(count)\n"
-        }
-        out += "# HELP switchyard_listener_bound Whether the listener's socket is bound on this instance.\n"
-        out += "# TYPE switchyard_listener_bound gauge\n"
-        for (name, state) in listenerStates().sorted(by: { $0.key < $1.key }) {
-            out += "switchyard_listener_bound{listener=\"\(name)\"} \(state.bound ? 1 : 0)\n"
-        }
+    public func metrics() -> DataPlaneMetrics {
+        let counters = traffic.counts()
+        return DataPlaneMetrics(
+            listeners: counters.listeners, pools: counters.pools, backends: counters.backends,
+            listenerSockets: listenerStates().sorted { $0.key < $1.key }.map { .init(name: $0.key, bound: $0.value.bound) },
+            backendHealth: health.metrics())
     }
 }

@@ -27,7 +27,7 @@ struct BackendListWriterTests {
         func activeConnections(backend key: String) -> Int { key.utf8.count * 3 }
         func activeConnections() -> [String: Int] { [:] }
         func listenerStates() -> [String: ListenerBindState] { [:] }
-        func renderMetrics(into out: inout String) {}
+        func metrics() -> DataPlaneMetrics { DataPlaneMetrics() }
     }
 
     static func record(_ index: Int, name: String) -> BackendRecord {

@@ -43,7 +43,10 @@ struct HealthRegistryTests {
         for _ in 0..<PoolSpec.defaults.healthCheck.fall { registry.probeFailed("web/a", reason: "refused", now: Self.now) }
         #expect(registry.report(for: "web/a")?.status == .unhealthy)
         #expect(!registry.view.isAvailable("web/a", at: Self.now))
-        #expect(registry.transitionCounts()["web/a|unhealthy"] == 1)
+        #expect(registry.transitionCounts()["web/a"] == [.unhealthy: 1])
+        #expect(
+            registry.metrics(now: Self.now).first { $0.pool == "web" && $0.name == "a" }
+                == DataPlaneMetrics.BackendHealth(pool: "web", name: "a", up: false, transitions: [.unhealthy: 1]))
 
         // Another pool changes: web is taken over as it was.
         try Self.step(registry, &config, &document, changing: ["api"]) {
@@ -65,7 +68,8 @@ struct HealthRegistryTests {
         // Removed: no report, no transitions, not blocked; back at the same name it starts as new.
         try Self.step(registry, &config, &document, changing: ["web"]) { $0.pools["web"]!.backends["a"] = nil }
         #expect(registry.report(for: "web/a") == nil)
-        #expect(registry.transitionCounts().keys.allSatisfy { !$0.hasPrefix("web/a|") })
+        #expect(registry.transitionCounts()["web/a"] == nil)
+        #expect(!registry.metrics(now: Self.now).contains { $0.pool == "web" && $0.name == "a" })
         #expect(registry.view.isAvailable("web/a", at: Self.now))
         try Self.step(registry, &config, &document, changing: ["web"]) {
             $0.pools["web"]!.backends["a"] = BackendSpec(address: "10.0.0.1", port: 80)

@@ -18,9 +18,10 @@ extension APIHandler {
     }
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
-        var text = metrics.render()
-        observed.dataPlane?.renderMetrics(into: &text)
-        return .ok(.init(body: .plainText(HTTPBody(text))))
+        // The control plane's families from its registry, then the data plane's counters as they are now.
+        var dataPlane = PrometheusTextWriter()
+        if let counters = observed.dataPlane?.metrics() { DataPlaneMetricsWriter.write(counters, into: &dataPlane) }
+        return .ok(.init(body: .plainText(HTTPBody(metrics.render() + dataPlane.text))))
     }
 
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The data plane as the control plane sees it: told of each applied snapshot, and asked for backend
-/// health as this instance sees it, listener sockets, connection counts and Prometheus metrics. Control
+/// health as this instance sees it, listener sockets, connection counts and its counters. Control
 /// uses it through this protocol so that it needs no proxy code (and the proxy no control code).
 public protocol DataPlane: Sendable {
     /// Called after each snapshot swap: sockets, probes and drains follow it.
@@ -16,7 +16,8 @@ public protocol DataPlane: Sendable {
     func activeConnections() -> [String: Int]
     /// The socket state of every listener by name.
     func listenerStates() -> [String: ListenerBindState]
-    func renderMetrics(into out: inout String)
+    /// Every counter of this instance's data plane, summed at this moment (`/metrics` writes them out).
+    func metrics() -> DataPlaneMetrics
 }
 
 public struct BackendHealthReport: Codable, Equatable, Sendable {

@@ -8,6 +8,9 @@ import Synchronization
 /// `HealthView` that is rebuilt only when some backend's availability changes.
 public final class HealthRegistry: Sendable {
     private struct Entry {
+        /// The backend's pool and name, kept apart for the metrics' labels.
+        var pool: String
+        var name: String
         var tracker: BackendHealthTracker
         /// Address, port and health settings: when they change, the backend starts over as unknown.
         var identity: Identity
@@ -24,7 +27,8 @@ public final class HealthRegistry: Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var view = HealthView(version: 0, blocked: [:])
-        var transitions: [String: Int] = [:]
+        /// Health transitions of each backend by "pool/backend", counted by the state changed to.
+        var transitions: [String: [HealthStatus: Int]] = [:]
     }
 
     private let state = Mutex(State())
@@ -58,7 +62,7 @@ public final class HealthRegistry: Sendable {
                 let delta = change.backendDelta
                 for key in delta.removedKeys {
                     if state.entries.removeValue(forKey: key)?.tracker.hasPassiveFailures == true { troubledChange -= 1 }
-                    for status in HealthStatus.allCases { state.transitions["\(key)|\(status.rawValue)"] = nil }
+                    state.transitions[key] = nil
                     touched.append(key)
                 }
                 guard let pool = change.new else { continue }
@@ -72,6 +76,7 @@ public final class HealthRegistry: Sendable {
                     if existing?.identity == identity { continue }
                     if existing?.tracker.hasPassiveFailures == true { troubledChange -= 1 }
                     state.entries[backend.key] = Entry(
+                        pool: backend.pool, name: backend.name,
                         tracker: BackendHealthTracker(healthCheck: pool.spec.healthCheck, passive: pool.spec.passive, now: now),
                         identity: identity)
                     touched.append(backend.key)
@@ -121,8 +126,20 @@ public final class HealthRegistry: Sendable {
         return BackendHealthReport(status: status, reason: entry.tracker.reason, since: entry.tracker.since)
     }
 
-    /// Health transitions by "pool/backend|to-status", for /metrics.
-    public func transitionCounts() -> [String: Int] { state.withLock { $0.transitions } }
+    /// Health transitions of each backend by "pool/backend", counted by the state changed to.
+    public func transitionCounts() -> [String: [HealthStatus: Int]] { state.withLock { $0.transitions } }
+
+    /// Every tracked backend's health for /metrics, ordered by pool, then name.
+    public func metrics(now: Date = Date()) -> [DataPlaneMetrics.BackendHealth] {
+        let backends = state.withLock { state in
+            state.entries.map { key, entry in
+                DataPlaneMetrics.BackendHealth(
+                    pool: entry.pool, name: entry.name, up: entry.tracker.reportedStatus(at: now) != .unhealthy,
+                    transitions: state.transitions[key] ?? [:])
+            }
+        }
+        return backends.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
+    }
 
     private func update(_ key: String, _ change: (inout BackendHealthTracker) -> HealthTransition?) {
         let transition: HealthTransition? = state.withLock { state in
@@ -133,7 +150,7 @@ public final class HealthRegistry: Sendable {
             let isTroubled = entry.tracker.hasPassiveFailures
             if wasTroubled != isTroubled { troubled.wrappingAdd(isTroubled ? 1 : -1, ordering: .relaxed) }
             if let transition {
-                state.transitions["\(key)|\(transition.to.rawValue)", default: 0] += 1
+                state.transitions[key, default: [:]][transition.to, default: 0] += 1
                 // One backend changed: touch its entry only (a rebuild is O(backends), and 10,000
                 // backends turning healthy at start-up would make that O(n²)).
                 var blocked = state.view.blocked

@@ -1,12 +1,21 @@
+import SwitchyardCore
 import Synchronization
 
-/// Every traffic counter of the data plane, by listener, pool and backend, and their Prometheus text.
+/// Every traffic counter of the data plane, by listener, pool and backend. The event loops add to
+/// the counters; `counts()` reads them all for /metrics.
 public final class ProxyMetrics: Sendable {
+    /// A backend's counters with its pool and name, kept apart for the metric's labels.
+    private struct BackendCounters {
+        var pool: String
+        var name: String
+        var counters: TrafficCounters
+    }
+
     private struct Registry {
         var listeners: [String: TrafficCounters] = [:]
         var pools: [String: TrafficCounters] = [:]
-        /// By "pool/backend".
-        var backends: [String: TrafficCounters] = [:]
+        /// By "pool/backend" (`RuntimeBackend.key`), the key the API looks backends up by.
+        var backends: [String: BackendCounters] = [:]
     }
 
     private let registry = Mutex(Registry())
@@ -15,8 +24,16 @@ public final class ProxyMetrics: Sendable {
 
     public func listener(_ name: String) -> TrafficCounters { counters(\.listeners, name) }
     public func pool(_ name: String) -> TrafficCounters { counters(\.pools, name) }
-    /// The counters of "pool/backend".
-    public func backend(_ key: String) -> TrafficCounters { counters(\.backends, key) }
+
+    /// The counters of `backend`.
+    public func backend(_ backend: RuntimeBackend) -> TrafficCounters {
+        registry.withLock { registry in
+            if let existing = registry.backends[backend.key] { return existing.counters }
+            let created = TrafficCounters()
+            registry.backends[backend.key] = BackendCounters(pool: backend.pool, name: backend.name, counters: created)
+            return created
+        }
+    }
 
     private func counters(_ kind: WritableKeyPath<Registry, [String: TrafficCounters]>, _ name: String) -> TrafficCounters {
         registry.withLock { registry in
@@ -30,16 +47,16 @@ public final class ProxyMetrics: Sendable {
     /// Active connections to `key` ("pool/backend") on this instance: requests in flight (HTTP) or
     /// sessions (TCP).
     public func activeConnections(backend key: String) -> Int {
-        guard let counters = registry.withLock({ $0.backends[key] }) else { return 0 }
-        return counters.inFlightAndActive
+        guard let entry = registry.withLock({ $0.backends[key] }) else { return 0 }
+        return entry.counters.inFlightAndActive
     }
 
     /// Active connections of every backend that has any, by "pool/backend".
     public func activeConnections() -> [String: Int] {
         let backends = registry.withLock { $0.backends }
         var counts: [String: Int] = [:]
-        for (key, counters) in backends {
-            let count = counters.inFlightAndActive
+        for (key, entry) in backends {
+            let count = entry.counters.inFlightAndActive
             if count != 0 { counts[key] = count }
         }
         return counts
@@ -64,76 +81,16 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
-    /// `pool="…",backend="…"` for a "pool/backend" key.
-    static func backendLabels(_ key: String) -> String {
-        let parts = key.split(separator: "/", maxSplits: 1)
-        return "pool=\"\(parts[0])\",backend=\"\(parts.count > 1 ? parts[1] : "")\""
-    }
-
-    /// The counters in Prometheus text format.
-    public func render(into out: inout String) {
+    /// Every counter as it is now, ordered by name (a backend by pool, then name). The lock is held
+    /// only to copy the references; the counters are read after.
+    public func counts() -> (listeners: [DataPlaneMetrics.Listener], pools: [DataPlaneMetrics.Pool], backends: [DataPlaneMetrics.Backend]) {
         let (listeners, pools, backends) = registry.withLock { ($0.listeners, $0.pools, $0.backends) }
-        func labels(_ kind: String, _ name: String) -> String {
-            kind == "backend" ? Self.backendLabels(name) : "\(kind)=\"\(name)\""
-        }
-        for (kind, entries) in [("listener", listeners), ("pool", pools), ("backend", backends)] {
-            let sorted = entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value.snapshot) }
-            let prefix = "switchyard_\(kind)"
-            out += "# HELP \(prefix)_requests_total Requests received (listener) or sent (pool, backend).\n# TYPE \(prefix)_requests_total counter\n"
-            for (name, counts) in sorted { out += "\(prefix)_requests_total{\(labels(kind, name))} \(counts.requests)\n" }
-            out += "# HELP \(prefix)_responses_total Responses by status class.\n# TYPE \(prefix)_responses_total counter\n"
-            for (name, counts) in sorted {
-                for statusClass in 1...5 where counts.responses[statusClass] > 0 {
-                    out += "\(prefix)_responses_total{\(labels(kind, name)),class=\"\(statusClass)xx\"} \(counts.responses[statusClass])\n"
-                }
+        return (
+            listeners.sorted { $0.key < $1.key }.map { $0.value.listener(named: $0.key) },
+            pools.sorted { $0.key < $1.key }.map { DataPlaneMetrics.Pool(name: $0.key, traffic: $0.value.traffic) },
+            backends.values.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }.map {
+                DataPlaneMetrics.Backend(pool: $0.pool, name: $0.name, traffic: $0.counters.traffic)
             }
-            out += "# HELP \(prefix)_failures_total Exchanges that failed (connect error, timeout, cut response).\n"
-            out += "# TYPE \(prefix)_failures_total counter\n"
-            for (name, counts) in sorted { out += "\(prefix)_failures_total{\(labels(kind, name))} \(counts.failures)\n" }
-            out += "# HELP \(prefix)_retries_total Requests sent again to another attempt.\n# TYPE \(prefix)_retries_total counter\n"
-            for (name, counts) in sorted { out += "\(prefix)_retries_total{\(labels(kind, name))} \(counts.retries)\n" }
-            out += "# HELP \(prefix)_requests_in_flight Requests waiting for their response.\n# TYPE \(prefix)_requests_in_flight gauge\n"
-            for (name, counts) in sorted { out += "\(prefix)_requests_in_flight{\(labels(kind, name))} \(counts.inFlight)\n" }
-            out += "# HELP \(prefix)_connections_total Connections accepted (listener) or TCP sessions opened (backend).\n"
-            out += "# TYPE \(prefix)_connections_total counter\n"
-            for (name, counts) in sorted { out += "\(prefix)_connections_total{\(labels(kind, name))} \(counts.connections)\n" }
-            out += "# HELP \(prefix)_active_connections Open client connections (listener) or TCP sessions (backend).\n"
-            out += "# TYPE \(prefix)_active_connections gauge\n"
-            for (name, counts) in sorted { out += "\(prefix)_active_connections{\(labels(kind, name))} \(counts.activeConnections)\n" }
-            if kind == "listener" {
-                out += "# HELP \(prefix)_accept_paused_total Pauses of accepting: at the connection limit, or out of descriptors or memory.\n"
-                out += "# TYPE \(prefix)_accept_paused_total counter\n"
-                out += "# HELP \(prefix)_rate_limited_total Connections and requests refused by a per-client rate limit.\n"
-                out += "# TYPE \(prefix)_rate_limited_total counter\n"
-                for (name, counts) in sorted where counts.rateLimitedConnections + counts.rateLimitedRequests > 0 {
-                    out += "\(prefix)_rate_limited_total{\(labels(kind, name)),kind=\"connection\"} \(counts.rateLimitedConnections)\n"
-                    out += "\(prefix)_rate_limited_total{\(labels(kind, name)),kind=\"request\"} \(counts.rateLimitedRequests)\n"
-                }
-                out += "# HELP \(prefix)_timeouts_total Timeouts that expired, by phase.\n# TYPE \(prefix)_timeouts_total counter\n"
-                for (name, counts) in sorted {
-                    for phase in TrafficCounters.TimeoutPhase.allCases where counts.timeouts[phase.rawValue] > 0 {
-                        out += "\(prefix)_timeouts_total{\(labels(kind, name)),phase=\"\(phase.label)\"} \(counts.timeouts[phase.rawValue])\n"
-                    }
-                }
-                for (name, counts) in sorted {
-                    for pause in TrafficCounters.AcceptPauseKind.allCases {
-                        out += "\(prefix)_accept_paused_total{\(labels(kind, name)),reason=\"\(pause.label)\"} \(counts.acceptPauses[pause.rawValue])\n"
-                    }
-                }
-            }
-            out += "# HELP \(prefix)_request_duration_seconds Time from request head to the end of the response.\n"
-            out += "# TYPE \(prefix)_request_duration_seconds histogram\n"
-            for (name, counts) in sorted {
-                var cumulative = 0
-                for (index, bound) in TrafficCounters.latencyBounds.enumerated() {
-                    cumulative += counts.latencyBuckets[index]
-                    out += "\(prefix)_request_duration_seconds_bucket{\(labels(kind, name)),le=\"\(bound)\"} \(cumulative)\n"
-                }
-                cumulative += counts.latencyBuckets[TrafficCounters.latencyBounds.count]
-                out += "\(prefix)_request_duration_seconds_bucket{\(labels(kind, name)),le=\"+Inf\"} \(cumulative)\n"
-                out += "\(prefix)_request_duration_seconds_sum{\(labels(kind, name))} \(counts.latencySum)\n"
-                out += "\(prefix)_request_duration_seconds_count{\(labels(kind, name))} \(cumulative)\n"
-            }
-        }
+        )
     }
 }

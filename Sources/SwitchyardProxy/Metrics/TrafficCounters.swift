@@ -1,64 +1,18 @@
+import SwitchyardCore
 import Synchronization
 
 /// Request counters of one listener, pool or backend: requests, responses by class, retries,
 /// failures, requests in flight and a latency histogram. Updated on the event loops with relaxed
-/// atomic adds (no locks on the request path), read by /metrics.
+/// atomic adds (no locks, no allocation on the request path), read by /metrics.
 public final class TrafficCounters: Sendable {
-    /// Upper bounds (seconds) of the latency histogram's buckets; the last bucket is +Inf.
-    public static let latencyBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    public typealias TimeoutPhase = DataPlaneMetrics.TimeoutPhase
+    public typealias AcceptPauseKind = DataPlaneMetrics.AcceptPause
+
+    /// The latency histogram's bounds: every proxied duration uses this one list.
+    static let latencyBounds = LatencyBuckets.proxyRequest
     /// The same bounds in nanoseconds, for the request path.
-    private static let latencyBoundsNanoseconds: [Int64] = latencyBounds.map { Int64($0 * 1e9) }
-
-    /// A consistent-enough copy for rendering.
-    public struct Counts: Sendable {
-        public var requests = 0
-        /// Responses by class: index 1 is 1xx … index 5 is 5xx.
-        public var responses = [Int](repeating: 0, count: 6)
-        public var retries = 0
-        /// Connect failures, timeouts and broken exchanges (the client got a 502/504 or a cut response).
-        public var failures = 0
-        public var inFlight = 0
-        public var connections = 0
-        public var activeConnections = 0
-        public var latencyBuckets = [Int](repeating: 0, count: TrafficCounters.latencyBounds.count + 1)
-        public var latencySum = 0.0
-        /// Listeners: pauses of accepting, by `AcceptPauseKind.rawValue`.
-        public var acceptPauses = [Int](repeating: 0, count: AcceptPauseKind.allCases.count)
-        /// Listeners: expired timeouts, by `TimeoutPhase.rawValue`.
-        public var timeouts = [Int](repeating: 0, count: TimeoutPhase.allCases.count)
-        /// Listeners: connections and requests refused by a per-client rate limit.
-        public var rateLimitedConnections = 0
-        public var rateLimitedRequests = 0
-    }
-
-    /// Which timeout expired, as counted.
-    public enum TimeoutPhase: Int, CaseIterable, Sendable {
-        case clientHead, clientBody, clientSend, clientIdle, backendConnect, backendResponse, backendBody, tcpIdle
-
-        public var label: String {
-            switch self {
-            case .clientHead: "client_head"
-            case .clientBody: "client_body"
-            case .clientSend: "client_send"
-            case .clientIdle: "client_idle"
-            case .backendConnect: "backend_connect"
-            case .backendResponse: "backend_response"
-            case .backendBody: "backend_body"
-            case .tcpIdle: "tcp_idle"
-            }
-        }
-    }
-
-    /// Why a listener paused accepting, as counted.
-    public enum AcceptPauseKind: Int, CaseIterable, Sendable {
-        case connectionLimit, outOfResources
-
-        public var label: String {
-            switch self {
-            case .connectionLimit: "connection_limit"
-            case .outOfResources: "out_of_resources"
-            }
-        }
+    private static let latencyBoundsNanoseconds: [Int64] = latencyBounds.map {
+        $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000
     }
 
     private let requests = Atomic(0)
@@ -68,36 +22,47 @@ public final class TrafficCounters: Sendable {
     private let inFlight = Atomic(0)
     private let connections = Atomic(0)
     private let activeConnections = Atomic(0)
-    private let latencyBuckets: InlineArray<14, Atomic<Int>> = InlineArray { _ in Atomic(0) }
+    /// One bucket per bound of `latencyBounds` and one above them.
+    private let latencyBuckets: InlineArray<16, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let latencyNanoseconds = Atomic(0)
     private let acceptPauses: InlineArray<2, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let timeouts: InlineArray<8, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private let rateLimitedConnections = Atomic(0)
     private let rateLimitedRequests = Atomic(0)
 
-    public init() {}
+    public init() {
+        precondition(latencyBuckets.count == Self.latencyBounds.count + 1, "one latency bucket per bound, and one above them")
+    }
 
-    /// Requests in flight plus active TCP sessions, without a whole `snapshot` (API lists ask per backend).
+    /// Requests in flight plus active TCP sessions, without a whole `traffic` copy (API lists ask per backend).
     var inFlightAndActive: Int {
         inFlight.load(ordering: .relaxed) + activeConnections.load(ordering: .relaxed)
     }
 
-    public var snapshot: Counts {
-        var counts = Counts()
-        counts.requests = requests.load(ordering: .relaxed)
-        for index in 0..<6 { counts.responses[index] = responses[index].load(ordering: .relaxed) }
-        counts.retries = retries.load(ordering: .relaxed)
-        counts.failures = failures.load(ordering: .relaxed)
-        counts.inFlight = inFlight.load(ordering: .relaxed)
-        counts.connections = connections.load(ordering: .relaxed)
-        counts.activeConnections = activeConnections.load(ordering: .relaxed)
-        for index in 0..<14 { counts.latencyBuckets[index] = latencyBuckets[index].load(ordering: .relaxed) }
-        counts.latencySum = Double(latencyNanoseconds.load(ordering: .relaxed)) / 1e9
-        for kind in AcceptPauseKind.allCases { counts.acceptPauses[kind.rawValue] = acceptPauses[kind.rawValue].load(ordering: .relaxed) }
-        for phase in TimeoutPhase.allCases { counts.timeouts[phase.rawValue] = timeouts[phase.rawValue].load(ordering: .relaxed) }
-        counts.rateLimitedConnections = rateLimitedConnections.load(ordering: .relaxed)
-        counts.rateLimitedRequests = rateLimitedRequests.load(ordering: .relaxed)
-        return counts
+    /// The request counters as they are now (each read on its own: consistent enough for metrics).
+    var traffic: DataPlaneMetrics.Traffic {
+        let counts = (0..<latencyBuckets.count).map { latencyBuckets[$0].load(ordering: .relaxed) }
+        var traffic = DataPlaneMetrics.Traffic(
+            duration: .init(
+                bounds: Self.latencyBounds, counts: counts, sum: .nanoseconds(latencyNanoseconds.load(ordering: .relaxed))))
+        traffic.requests = requests.load(ordering: .relaxed)
+        traffic.responsesByClass = (1...5).map { responses[$0].load(ordering: .relaxed) }
+        traffic.retries = retries.load(ordering: .relaxed)
+        traffic.failures = failures.load(ordering: .relaxed)
+        traffic.inFlight = inFlight.load(ordering: .relaxed)
+        traffic.connections = connections.load(ordering: .relaxed)
+        traffic.activeConnections = activeConnections.load(ordering: .relaxed)
+        return traffic
+    }
+
+    /// A listener's counters: its traffic, and what only listeners count.
+    func listener(named name: String) -> DataPlaneMetrics.Listener {
+        DataPlaneMetrics.Listener(
+            name: name, traffic: traffic,
+            acceptPauses: AcceptPauseKind.allCases.map { acceptPauses[$0.rawValue].load(ordering: .relaxed) },
+            timeouts: TimeoutPhase.allCases.map { timeouts[$0.rawValue].load(ordering: .relaxed) },
+            rateLimitedConnections: rateLimitedConnections.load(ordering: .relaxed),
+            rateLimitedRequests: rateLimitedRequests.load(ordering: .relaxed))
     }
 
     @inline(__always)
@@ -115,7 +80,7 @@ public final class TrafficCounters: Sendable {
             failures.wrappingAdd(1, ordering: .relaxed)
         }
         var bucket = 0
-        while bucket < 13, nanoseconds > Self.latencyBoundsNanoseconds[bucket] { bucket += 1 }
+        while bucket < Self.latencyBoundsNanoseconds.count, nanoseconds > Self.latencyBoundsNanoseconds[bucket] { bucket += 1 }
         latencyBuckets[bucket].wrappingAdd(1, ordering: .relaxed)
         latencyNanoseconds.wrappingAdd(Int(nanoseconds), ordering: .relaxed)
     }

@@ -100,7 +100,7 @@ final class ProxyWorker: @unchecked Sendable {
             }
             let slot =
                 kept
-                ?? BackendSlot(key: backend.key, host: backend.spec.address, port: backend.spec.port, counters: shared.metrics.backend(backend.key))
+                ?? BackendSlot(key: backend.key, host: backend.spec.address, port: backend.spec.port, counters: shared.metrics.backend(backend))
             slot.setAccepting(backend.spec.takesNewRequests, drainTimeout: drainTimeout, on: eventLoop)
             slots.append(slot)
         }
