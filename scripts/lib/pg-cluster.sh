@@ -25,14 +25,10 @@ PG_CLUSTER_MEMBERS=(pg1 pg2 pg3)
 
 # The server binaries and the OS user that owns the data (setup.sh's _pg_as_owner runs as PG_USER).
 _pg_cluster_env() {
-  PG_BIN="$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  [[ -x $PG_BIN/pg_ctl ]] || die "no PostgreSQL server in /usr/lib/postgresql/*/bin (run ensure_packages)"
+  pg_server_bin
   if ((EUID == 0)); then
     PG_USER=postgres
-    if ! id -u "$PG_USER" >/dev/null 2>&1; then
-      useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin "$PG_USER"
-    fi
+    pg_ensure_system_user "$PG_USER"
   else
     PG_USER="$(id -un)"
   fi
