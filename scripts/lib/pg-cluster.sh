@@ -44,6 +44,13 @@ _pg_cluster_index() {
   die "no member '$1' (members: ${PG_CLUSTER_MEMBERS[*]})"
 }
 
+# DIR as an absolute path, so that the running check and the passfile do not depend on the
+# working directory.
+_pg_cluster_dir() { # DIR
+  [[ -d $1 ]] || die "$1 holds no cluster"
+  (cd "$1" && pwd -P)
+}
+
 _pg_cluster_port() { # DIR NAME
   local base
   base="$(cat "$1/baseport" 2>/dev/null)" || die "$1 is not a cluster made by pg-cluster.sh (no baseport file)"
@@ -52,8 +59,10 @@ _pg_cluster_port() { # DIR NAME
 
 # psql as the cluster's superuser over TCP; the password comes from the passfile in DIR.
 pg_cluster_psql() { # DIR NAME psql-args...
-  local dir="$1" name="$2"
+  local dir name="$2"
+  dir="$(_pg_cluster_dir "$1")"
   shift 2
+  [[ -n ${PG_BIN:-} ]] || pg_server_bin
   PGPASSFILE="$dir/pgpass" "$PG_BIN/psql" -h 127.0.0.1 -p "$(_pg_cluster_port "$dir" "$name")" \
     -U "$PG_CLUSTER_USER" -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"
 }
@@ -192,6 +201,7 @@ pg_cluster_start() { # DIR BASEPORT
 pg_cluster_status() { # DIR
   local dir="${1:?usage: status DIR}" name role
   _pg_cluster_env
+  dir="$(_pg_cluster_dir "$dir")"
   for name in "${PG_CLUSTER_MEMBERS[@]}"; do
     if ! _pg_cluster_running "$dir/$name"; then
       echo "$name port=$(_pg_cluster_port "$dir" "$name") stopped"
@@ -208,6 +218,7 @@ pg_cluster_status() { # DIR
 pg_cluster_stop_member() { # DIR NAME
   local dir="${1:?usage: stop-member DIR NAME}" name="${2:?usage: stop-member DIR NAME}"
   _pg_cluster_env
+  dir="$(_pg_cluster_dir "$dir")"
   _pg_cluster_index "$name" >/dev/null
   _pg_cluster_running "$dir/$name" || return 0
   _pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/$name" -m fast -w -t 30 stop >/dev/null
@@ -216,6 +227,7 @@ pg_cluster_stop_member() { # DIR NAME
 pg_cluster_start_member() { # DIR NAME
   local dir="${1:?usage: start-member DIR NAME}" name="${2:?usage: start-member DIR NAME}"
   _pg_cluster_env
+  dir="$(_pg_cluster_dir "$dir")"
   _pg_cluster_index "$name" >/dev/null
   [[ -s $dir/$name/PG_VERSION ]] || die "$dir/$name holds no data directory"
   _pg_cluster_start_data "$dir" "$name"
@@ -227,6 +239,7 @@ pg_cluster_stop() { # DIR [--keep]
   [[ -z $keep || $keep == --keep ]] || die "unknown option '$keep'"
   [[ -d $dir ]] || return 0
   _pg_cluster_env
+  dir="$(_pg_cluster_dir "$dir")"
   for name in "${PG_CLUSTER_MEMBERS[@]}"; do
     if _pg_cluster_running "$dir/$name"; then
       # immediate without --keep: the data goes anyway, so skip the shutdown checkpoint.
