@@ -40,7 +40,8 @@ public struct SwitchoverPlan<Position: ReplicationPosition>: Sendable {
 
     /// What the shell does for a step.
     public enum Action: Equatable, Sendable {
-        /// Store the epoch and wait until every live instance has applied it.
+        /// Store the epoch (and, when it names a writer, that member's role as primary in the same
+        /// write, which `WriterEligibility` requires) and wait until every live instance applied it.
         case publishEpoch(DatabaseEpoch)
         /// Read-only for new transactions (PostgreSQL: `default_transaction_read_only` and a
         /// reload), then end every client session.
