@@ -58,6 +58,20 @@ ensure_packages() {
 
 # --- PostgreSQL ---------------------------------------------------------------
 
+# The newest PostgreSQL server's binaries into PG_BIN (Debian: /usr/lib/postgresql/<major>/bin).
+pg_server_bin() {
+  PG_BIN="$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  [[ -x $PG_BIN/pg_ctl ]] || die "no PostgreSQL server in /usr/lib/postgresql/*/bin (run ensure_packages)"
+}
+
+# The system user that owns a cluster when root starts it (Debian's package creates postgres).
+pg_ensure_system_user() {
+  if ! id -u "$1" >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$1"
+  fi
+}
+
 # Run a PostgreSQL tool as the cluster's owner. initdb/postgres refuse to run as
 # root, so root uses PG_USER via runuser; cd / because PG_USER may not be able to
 # read the caller's working directory.
@@ -85,10 +99,7 @@ _pg_layout() {
   if ((EUID == 0)); then
     # Reuse the owner of an existing cluster; otherwise Debian's postgres user.
     if [[ -n $owner && $owner != root ]]; then PG_USER="$owner"; else PG_USER=postgres; fi
-    if ! id -u "$PG_USER" >/dev/null 2>&1; then
-      useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin "$PG_USER"
-    fi
+    pg_ensure_system_user "$PG_USER"
     runuser -u "$PG_USER" -- test -x "$STATE_DIR" || reachable=0
   else
     PG_USER="$(id -un)"
@@ -194,8 +205,7 @@ EOF
 ensure_postgres() {
   if [[ -n ${DATABASE_URL:-} ]]; then export DATABASE_URL; return 0; fi
 
-  PG_BIN="$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  [[ -x $PG_BIN/pg_ctl ]] || die "no PostgreSQL server in /usr/lib/postgresql/*/bin (run ensure_packages)"
+  pg_server_bin
   export PATH="$PG_BIN:$PATH"   # psql/pg_isready matching the server
   PG_PORT="${SWITCHYARD_PG_PORT:-54329}"
   _pg_layout
