@@ -58,6 +58,7 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardStore",
                 "SwitchyardAPI",
+                "CSwitchyardTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -13,15 +13,18 @@ public struct ControlServer: Sendable {
         public var host: String
         public var port: Int
         public var limits: APILimits
+        /// Seals certificates' private keys; nil: certificates cannot be created (503), nor served.
+        public var masterKey: MasterKey?
 
-        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits()) {
+        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits(), masterKey: MasterKey? = nil) {
             self.host = host
             self.port = port
             self.limits = limits
+            self.masterKey = masterKey
         }
 
         /// Parses "host:port" ("[::1]:9900" for IPv6).
-        public init(address: String, limits: APILimits = APILimits()) throws {
+        public init(address: String, limits: APILimits = APILimits(), masterKey: MasterKey? = nil) throws {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (0...65535).contains(port)
             else {
@@ -29,7 +32,7 @@ public struct ControlServer: Sendable {
             }
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits)
+            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits, masterKey: masterKey)
         }
     }
 
@@ -66,7 +69,8 @@ public struct ControlServer: Sendable {
         router.add(middleware: JSONNewlineMiddleware())
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(
-            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed, logger: logger)
+            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed,
+            masterKey: configuration.masterKey, logger: logger)
         try handler.registerHandlers(
             on: router,
             configuration: .init(

@@ -21,12 +21,15 @@ extension APIHandler {
                 backends: (pool.backends ?? []).map { .init(name: $0.name, draft: BackendDraft($0)) })
         }
         let requestedListeners = (body.listeners ?? []).map { (name: $0.name, spec: ListenerSpec($0)) }
+        let requestedCertificates = body.certificates ?? []
+        let masterKey = self.masterKey
         if let generation = body.generation, generation < 0 { throw APIError.invalid("generation", "must be 0 or more") }
         let ifMatch = input.headers.ifMatch ?? body.generation.map { Self.etag($0) }
         let build: @Sendable (ConfigDocument) throws -> ConfigDocument = { current in
-            let listeners = requestedListeners.map { ($0.name, $0.spec.keepingPrivateKey(of: current.listeners[$0.name])) }
+            let listeners = requestedListeners.map { ($0.name, $0.spec) }
+            let certificates = try Self.configCertificates(requestedCertificates, current: current, masterKey: masterKey)
             do {
-                return try ConfigDocumentBuilder().build(pools: pools, listeners: listeners)
+                return try ConfigDocumentBuilder().build(pools: pools, listeners: listeners, certificates: certificates)
             } catch {
                 throw APIError.rejected(error)
             }
@@ -42,6 +45,36 @@ extension APIHandler {
             return Self.diffResponse(applied: false, generation: generation, changes: changes)
         }
         return try await applyDocument(ifMatch: ifMatch) { current, _ in try build(current) }
+    }
+
+    /// The certificates of a whole-configuration request: one that repeats a stored chain without a key
+    /// keeps the stored certificate (a GET, which shows no keys, then a PUT); any other is read, checked
+    /// and sealed. Every bad field of every certificate is reported at once.
+    private static func configCertificates(
+        _ inputs: [Schemas.ConfigCertificateInput], current: ConfigDocument, masterKey: MasterKey?
+    ) throws -> [(name: String, spec: CertificateSpec)] {
+        var certificates: [(name: String, spec: CertificateSpec)] = []
+        var errors: [FieldError] = []
+        for (index, input) in inputs.enumerated() {
+            let prefix = "certificates[\(index)]."
+            guard let key = input.privateKeyPem else {
+                if let stored = current.certificates[input.name], stored.certificatePem == input.certificatePem {
+                    certificates.append((input.name, stored))
+                } else {
+                    errors.append(FieldError(field: prefix + "private_key_pem", message: "is required for a new certificate or a changed chain"))
+                }
+                continue
+            }
+            do {
+                let spec = try sealedCertificate(
+                    name: nil, certificatePEM: input.certificatePem, privateKeyPEM: key, force: false, masterKey: masterKey, fieldPrefix: prefix)
+                certificates.append((input.name, spec))
+            } catch APIError.validation(let fieldErrors) {
+                errors.append(contentsOf: fieldErrors)
+            }
+        }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+        return certificates
     }
 
     func rollbackConfig(_ input: Operations.RollbackConfig.Input) async throws -> Operations.RollbackConfig.Output {
