@@ -64,7 +64,8 @@ struct CertificateMigrationTests {
             }
             #expect(try await TestServer.sql("SELECT count(*)::text FROM certificate_imports", in: database) == ["1"])
 
-            let server = try await TestServer.start(storeConfiguration: database)
+            let (logger, lines) = RecordingLogHandler.logger()
+            let server = try await TestServer.start(storeConfiguration: database, logger: logger)
             do {
                 let certificate = try await server.get("/v1/certificates/secure-cert")
                 #expect(certificate.status == 200, "\(certificate.text)")
@@ -87,9 +88,16 @@ struct CertificateMigrationTests {
                 #expect(!raw.contains { leaks(leaf, in: $0 ?? "") })
                 #expect(!raw.contains { ($0 ?? "").contains("PRIVATE KEY") })
                 #expect(try await server.sql("SELECT count(*)::text FROM certificate_imports") == ["0"])
+                // The import and the handshakes are logged (at trace), never with the key.
+                #expect(lines.all.contains { $0.contains("moved a listener's certificate") && $0.contains("certificate=secure-cert") })
+                #expect(!lines.all.contains { leaks(leaf, in: $0) })
                 // The history names the certificate too: a rollback to before the move restores a valid listener.
                 let history = try await server.sql("SELECT after->'tls'->>'certificates' FROM audit_log WHERE resource = 'secure'")
                 #expect(history == ["[\"secure-cert\"]"])
+                // A rollback to before the import would leave the listener naming no certificate: refused.
+                let rollback = try await server.post("/v1/config/rollback", ["generation": 2])
+                #expect(rollback.status == 409, "\(rollback.text)")
+                #expect(rollback.errorFields == ["listeners[secure].tls.certificates"], "\(rollback.text)")
                 try await server.stop()
             } catch {
                 try? await server.stop()

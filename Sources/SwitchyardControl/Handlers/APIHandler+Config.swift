@@ -88,7 +88,9 @@ extension APIHandler {
         let store = self.store
         let output = try await applyDocument(ifMatch: nil) { document, _ in
             // Read under the write lock, so that no change slips in between.
-            document.reverting(try await store.configChanges(after: target))
+            let reverted = document.reverting(try await store.configChanges(after: target))
+            try Self.checkCertificatesNamed(in: reverted)
+            return reverted
         }
         switch output {
         case .ok(let ok):
@@ -97,6 +99,18 @@ extension APIHandler {
         default:
             throw APIError.conflict("rollback could not be applied")
         }
+    }
+
+    /// Every certificate a listener names exists: a rollback past the import of a listener's inline
+    /// certificate (migration 0006) could otherwise restore a listener naming none (409).
+    private static func checkCertificatesNamed(in document: ConfigDocument) throws {
+        var errors = FieldErrorCollector()
+        for name in document.listeners.keys.sorted() {
+            var listenerErrors = FieldErrorCollector(prefix: "listeners[\(name)].")
+            ListenerRules.checkCertificates(document.listeners[name]!, exists: { document.certificates[$0] != nil }, into: &listenerErrors)
+            errors.append(contentsOf: listenerErrors.errors)
+        }
+        if !errors.errors.isEmpty { throw APIError.conflictingFields(errors.errors) }
     }
 
     /// Makes the stored configuration equal to `target(current)` in one write.
