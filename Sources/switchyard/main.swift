@@ -152,8 +152,13 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        if let masterKey {
-            logger.info("master key loaded", metadata: ["file": "\(masterKeyFile ?? "")", "key_id": "\(masterKey.id)"])
+        if let masterKey, let masterKeyFile {
+            logger.info("master key loaded", metadata: ["file": "\(masterKeyFile)", "key_id": "\(masterKey.id)"])
+            let mode = (try? FileManager.default.attributesOfItem(atPath: masterKeyFile)[.posixPermissions] as? Int) ?? 0
+            if mode & 0o077 != 0 {
+                logger.warning(
+                    "the master key file may be read by others than its owner: chmod 600 it", metadata: ["file": "\(masterKeyFile)"])
+            }
         } else {
             logger.notice("no master key (--master-key-file, SWITCHYARD_MASTER_KEY_FILE): certificates cannot be created or served")
         }
