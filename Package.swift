@@ -62,6 +62,7 @@ let package = Package(
                 "SwitchyardStore",
                 "SwitchyardAPI",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                "CSwitchyardTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

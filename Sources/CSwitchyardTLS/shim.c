@@ -11,6 +11,8 @@
 
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -483,4 +485,202 @@ void c_switchyard_tls_shutdown(SSL *ssl) {
 }
 
 int c_switchyard_tls_session_reused(SSL *ssl) { return SSL_session_reused(ssl); }
+// MARK: Inspection
+
+/// How many times `needle` occurs in the first `length` bytes of `text`.
+static size_t count_occurrences(const char *text, size_t length, const char *needle) {
+    size_t count = 0;
+    size_t needle_length = strlen(needle);
+    for (size_t i = 0; i + needle_length <= length; i++) {
+        if (memcmp(text + i, needle, needle_length) == 0) {
+            count++;
+            i += needle_length - 1;
+        }
+    }
+    return count;
+}
+
+/// "ecdsa-p256", "rsa-2048", "ed25519": the kind and size of a public key as operators name them.
+static void describe_key(EVP_PKEY *key, char *out, size_t capacity) {
+    switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+        snprintf(out, capacity, "rsa-%d", EVP_PKEY_get_bits(key));
+        return;
+    case EVP_PKEY_EC: {
+        char group[64] = {0};
+        size_t length = 0;
+        if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &length) != 1) {
+            snprintf(out, capacity, "ecdsa-%d", EVP_PKEY_get_bits(key));
+        } else if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
+            snprintf(out, capacity, "ecdsa-p256");
+        } else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0) {
+            snprintf(out, capacity, "ecdsa-p384");
+        } else if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0) {
+            snprintf(out, capacity, "ecdsa-p521");
+        } else {
+            snprintf(out, capacity, "ecdsa-%s", group);
+        }
+        return;
+    }
+    case EVP_PKEY_ED25519:
+        snprintf(out, capacity, "ed25519");
+        return;
+    case EVP_PKEY_ED448:
+        snprintf(out, capacity, "ed448");
+        return;
+    default:
+        snprintf(out, capacity, "unknown");
+    }
+}
+
+/// Writes `label=<name in RFC 2253 form>` and a newline (control characters escaped by OpenSSL).
+static void print_name(BIO *out, const char *label, const X509_NAME *name) {
+    BIO_printf(out, "%s=", label);
+    X509_NAME_print_ex(out, name, 0, XN_FLAG_RFC2253);
+    BIO_puts(out, "\n");
+}
+
+static int print_time(BIO *out, const char *label, const ASN1_TIME *time) {
+    struct tm parts;
+    if (time == NULL || ASN1_TIME_to_tm(time, &parts) != 1) return -1;
+    BIO_printf(out, "%s=%lld\n", label, (long long)timegm(&parts));
+    return 0;
+}
+
+/// One `san=` line per DNS name (printable ASCII only) and IP address of the certificate.
+static void print_alternative_names(BIO *out, X509 *certificate) {
+    GENERAL_NAMES *alternatives = X509_get_ext_d2i(certificate, NID_subject_alt_name, NULL, NULL);
+    int count = alternatives ? sk_GENERAL_NAME_num(alternatives) : 0;
+    for (int i = 0; i < count; i++) {
+        const GENERAL_NAME *name = sk_GENERAL_NAME_value(alternatives, i);
+        if (name->type == GEN_DNS) {
+            const unsigned char *data = ASN1_STRING_get0_data(name->d.dNSName);
+            int length = ASN1_STRING_length(name->d.dNSName);
+            int printable = length > 0;
+            for (int j = 0; j < length && printable; j++) printable = data[j] > 0x20 && data[j] < 0x7f;
+            if (printable) BIO_printf(out, "san=%.*s\n", length, (const char *)data);
+        } else if (name->type == GEN_IPADD) {
+            const unsigned char *data = ASN1_STRING_get0_data(name->d.iPAddress);
+            int length = ASN1_STRING_length(name->d.iPAddress);
+            char text[INET6_ADDRSTRLEN];
+            if ((length == 4 && inet_ntop(AF_INET, data, text, sizeof text) != NULL) ||
+                (length == 16 && inet_ntop(AF_INET6, data, text, sizeof text) != NULL)) {
+                BIO_printf(out, "san=%s\n", text);
+            }
+        }
+    }
+    GENERAL_NAMES_free(alternatives);
+}
+
+int c_switchyard_tls_inspect(
+    const char *certificate_pem, size_t certificate_length, const char *key_pem, size_t key_length, char **report, char *error,
+    size_t error_capacity) {
+    ERR_clear_error();
+    *report = NULL;
+    int code = 0;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    EVP_PKEY *key = NULL;
+    BIO *out = NULL;
+    BIO *bio = NULL;
+    if (chain == NULL || certificate_length > 1 << 20 || key_length > 1 << 20) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "too large, or out of memory");
+        goto done;
+    }
+    bio = BIO_new_mem_buf(certificate_pem, (int)certificate_length);
+    while (bio != NULL) {
+        X509 *certificate = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+        if (certificate == NULL) break;
+        if (!sk_X509_push(chain, certificate)) {
+            X509_free(certificate);
+            break;
+        }
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    bio = NULL;
+    // Every BEGIN CERTIFICATE block must have been read: a damaged one in the middle ends PEM_read early.
+    size_t blocks = count_occurrences(certificate_pem, certificate_length, "-----BEGIN CERTIFICATE-----");
+    int read = sk_X509_num(chain);
+    if (read == 0) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "holds no readable PEM certificate");
+        goto done;
+    }
+    if ((size_t)read != blocks) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "certificate %d of the chain cannot be read", read + 1);
+        goto done;
+    }
+    for (int i = 0; i + 1 < read; i++) {
+        X509 *subject = sk_X509_value(chain, i);
+        X509 *issuer = sk_X509_value(chain, i + 1);
+        if (X509_check_issued(issuer, subject) != X509_V_OK || X509_verify(subject, X509_get0_pubkey(issuer)) != 1) {
+            code = C_SWITCHYARD_TLS_INSPECT_CHAIN_ORDER;
+            snprintf(
+                error, error_capacity,
+                "certificate %d is not issued by certificate %d: give the leaf first, then each issuer in order", i + 1, i + 2);
+            goto done;
+        }
+    }
+    X509 *leaf = sk_X509_value(chain, 0);
+    bio = BIO_new_mem_buf(key_pem, (int)key_length);
+    if (bio == NULL || (key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_KEY;
+        snprintf(error, error_capacity, "holds no readable PEM private key (keys protected by a passphrase are not taken)");
+        goto done;
+    }
+    if (X509_check_private_key(leaf, key) != 1) {
+        code = C_SWITCHYARD_TLS_INSPECT_KEY_MISMATCH;
+        snprintf(error, error_capacity, "is not the private key of the leaf certificate (the first in certificate_pem)");
+        goto done;
+    }
+    out = BIO_new(BIO_s_mem());
+    EVP_PKEY *public_key = X509_get0_pubkey(leaf);
+    if (out == NULL || public_key == NULL) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "the leaf's public key cannot be read");
+        goto done;
+    }
+    print_name(out, "subject", X509_get_subject_name(leaf));
+    print_name(out, "issuer", X509_get_issuer_name(leaf));
+    if (print_time(out, "not_before", X509_get0_notBefore(leaf)) != 0 || print_time(out, "not_after", X509_get0_notAfter(leaf)) != 0) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "the leaf's validity dates cannot be read");
+        goto done;
+    }
+    char key_type[64];
+    describe_key(public_key, key_type, sizeof key_type);
+    BIO_printf(out, "key_type=%s\n", key_type);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (X509_digest(leaf, EVP_sha256(), digest, &digest_length) != 1) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "the leaf cannot be hashed");
+        goto done;
+    }
+    BIO_puts(out, "fingerprint_sha256=");
+    for (unsigned int i = 0; i < digest_length; i++) BIO_printf(out, "%02x", digest[i]);
+    BIO_puts(out, "\n");
+    print_alternative_names(out, leaf);
+    char *data = NULL;
+    long length = BIO_get_mem_data(out, &data);
+    *report = malloc((size_t)length + 1);
+    if (*report == NULL) {
+        code = C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE;
+        snprintf(error, error_capacity, "out of memory");
+        goto done;
+    }
+    memcpy(*report, data, (size_t)length);
+    (*report)[length] = 0;
+done:
+    BIO_free(bio);
+    BIO_free(out);
+    EVP_PKEY_free(key);
+    sk_X509_pop_free(chain, X509_free);
+    ERR_clear_error();
+    return code;
+}
+
+void c_switchyard_tls_report_free(char *report) { free(report); }
 #endif

@@ -17,16 +17,22 @@ public struct ControlServer: Sendable {
         public var limits: APILimits
         /// HTTPS when set (`--api-tls-cert`, `--api-tls-key`); plain HTTP otherwise.
         public var tls: APICertificateFiles?
+        /// Seals certificates' private keys; nil: certificates cannot be created (503), nor served.
+        public var masterKey: MasterKey?
 
-        public init(host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 9900, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil,
+            masterKey: MasterKey? = nil
+        ) {
             self.host = host
             self.port = port
             self.limits = limits
             self.tls = tls
+            self.masterKey = masterKey
         }
 
         /// Parses "host:port" ("[::1]:9900" for IPv6).
-        public init(address: String, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil) throws {
+        public init(address: String, limits: APILimits = APILimits(), tls: APICertificateFiles? = nil, masterKey: MasterKey? = nil) throws {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (0...65535).contains(port)
             else {
@@ -34,7 +40,7 @@ public struct ControlServer: Sendable {
             }
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits, tls: tls)
+            self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port, limits: limits, tls: tls, masterKey: masterKey)
         }
     }
 
@@ -71,7 +77,8 @@ public struct ControlServer: Sendable {
         router.add(middleware: JSONNewlineMiddleware())
         router.add(middleware: HTTPErrorProblemMiddleware(routes: RouteTable(openAPIDocument: OpenAPIDocument.yaml)))
         let handler = APIHandler(
-            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed, logger: logger)
+            store: store, metrics: metrics, tokenCache: tokenCache, openAPIDocument: OpenAPIDocument.yaml, observed: observed,
+            masterKey: configuration.masterKey, logger: logger)
         try handler.registerHandlers(
             on: router,
             configuration: .init(

@@ -60,6 +60,7 @@ public struct ControlService: Service {
 
     public func run() async throws {
         try await migrateWhenReachable()
+        try await CertificateImport(store: store, masterKey: configuration.api.masterKey, logger: logger).run()
         try await bootstrapAdminToken()
         let tokenCache = TokenCache(unknownLifetime: configuration.api.limits.unknownTokenLifetime)
         let observed = ObservedState(dataPlane: dataPlane)
@@ -71,7 +72,8 @@ public struct ControlService: Service {
             id: instanceID, store: store, name: configuration.instanceName, metrics: metrics, snapshot: snapshot, observed: observed,
             interval: configuration.heartbeatInterval, logger: logger)
         let applier = SnapshotApplier(
-            box: snapshot, store: store, instanceID: instanceID, metrics: metrics, dataPlane: dataPlane, logger: logger)
+            box: snapshot, store: store, instanceID: instanceID, metrics: metrics, dataPlane: dataPlane,
+            masterKey: configuration.api.masterKey, logger: logger)
         let tokenGeneration = Mutex<Int64?>(nil)
         let feed = ConfigChangeFeed(store: store, pollInterval: configuration.pollInterval, logger: logger) { stored in
             // A token created or revoked on any instance: forget the verified ones.

@@ -12,6 +12,8 @@ struct SnapshotApplier: Sendable {
     let instanceID: UUID
     let metrics: APIMetrics
     let dataPlane: (any DataPlane)?
+    /// Opens certificates' private keys for the data plane (nil: https listeners cannot be served).
+    let masterKey: MasterKey?
     let logger: Logger
 
     /// A configuration followed by audit rows from the snapshot in force rebuilds only the pools those
@@ -21,11 +23,19 @@ struct SnapshotApplier: Sendable {
         let config: RuntimeConfig
         do {
             let previous = box.config
+            var openKey: RuntimeCertificate.KeyOpener?
+            if let masterKey {
+                openKey = { _, spec in try masterKey.open(spec.sealedKey, fingerprint: spec.details.fingerprintSha256) }
+            }
             if let changed = stored.changedPools, changed.since == previous.generation {
                 config = try RuntimeConfig(
-                    document: stored.document, generation: generation, reusing: previous, changedPools: changed.pools)
+                    document: stored.document, generation: generation, reusing: previous, changedPools: changed.pools, openKey: openKey)
             } else {
-                config = try RuntimeConfig(document: stored.document, generation: generation)
+                config = try RuntimeConfig(document: stored.document, generation: generation, openKey: openKey)
+            }
+            for (name, reason) in config.unavailableCertificates.sorted(by: { $0.key < $1.key })
+            where previous.unavailableCertificates[name] != reason {
+                logger.error("certificate cannot be served", metadata: ["certificate": "\(name)", "error": "\(reason)"])
             }
             box.swap(config)
             metrics.setApplied(generation)

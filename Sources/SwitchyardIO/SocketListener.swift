@@ -18,7 +18,7 @@
         private let accept: (SocketConnection) -> Void
         /// Set for an https listener: each connection is a TLS server session, its handshake bounded by
         /// `handshakeTimeout` until the accept callback sets a deadline of its own.
-        private let tls: TLSContext?
+        private var tls: TLSContext?
         private let handshakeTimeout: TimeAmount
         private let gate: (any AcceptGate)?
         private let paused: (AcceptPause) -> Void
@@ -95,6 +95,13 @@
         /// Level-triggered: connections left in the backlog (a burst, or out of descriptors) are
         /// reported again on the next turn. Exclusive: one loop is woken per connection, not all.
         private static let events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+
+        /// The certificates new connections get from now on (on the listener's loop). Connections
+        /// already accepted keep the context they began with.
+        public func replaceTLS(_ context: TLSContext) {
+            loop.preconditionInEventLoop()
+            if tls != nil { tls = context }
+        }
 
         public func close() {
             guard isOpen else { return }

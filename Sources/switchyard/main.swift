@@ -84,6 +84,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "File holding the 256-bit master key that encrypts certificates' private keys, as base64 (openssl rand -base64 32), mode 0600 (env SWITCHYARD_MASTER_KEY_FILE). Every instance of one database needs the same key. Without it, certificates cannot be created or served."
+    )
+    var masterKeyFile: String? = ProcessInfo.processInfo.environment["SWITCHYARD_MASTER_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Option(
+        help:
             "Event loops (threads) of the data plane (env SWITCHYARD_PROXY_THREADS); default: one per core. 0 runs the control plane alone: no listeners, no health probes."
     )
     var proxyThreads: Int =
@@ -152,6 +158,23 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         let logger = store.makeLogger("switchyard")
+        let masterKey = try masterKeyFile.map { path in
+            do {
+                return try MasterKey(contentsOfFile: path)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if let masterKey, let masterKeyFile {
+            logger.info("master key loaded", metadata: ["file": "\(masterKeyFile)", "key_id": "\(masterKey.id)"])
+            let mode = (try? FileManager.default.attributesOfItem(atPath: masterKeyFile)[.posixPermissions] as? Int) ?? 0
+            if mode & 0o077 != 0 {
+                logger.warning(
+                    "the master key file may be read by others than its owner: chmod 600 it", metadata: ["file": "\(masterKeyFile)"])
+            }
+        } else {
+            logger.notice("no master key (--master-key-file, SWITCHYARD_MASTER_KEY_FILE): certificates cannot be created or served")
+        }
         let storeService = Store(configuration: try store.storeConfiguration(), logger: logger)
         let snapshot = RuntimeConfigBox()
         let apiTLS = try apiTLSCert.map { certificate in
@@ -168,7 +191,7 @@ struct Serve: AsyncParsableCommand {
                 box: snapshot, logger: logger)
         let control = ControlService(
             configuration: .init(
-                api: try ControlServer.Configuration(address: api, limits: apiLimits, tls: apiTLS), instanceName: instanceName,
+                api: try ControlServer.Configuration(address: api, limits: apiLimits, tls: apiTLS, masterKey: masterKey), instanceName: instanceName,
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 adminTokenFile: adminTokenFile),
             store: storeService, snapshot: snapshot, dataPlane: proxy, logger: logger)

@@ -70,19 +70,25 @@ struct ConfigFollowerTests {
                     ])
                 #expect(listener.status == 201, "\(listener.text)")
                 try await check("second pool, its backends and a listener with routes")
+                let fixture = try TLSFixture()
+                let first = try fixture.leaf("one.test", dnsNames: ["one.test"])
+                let second = try fixture.leaf("two.test", dnsNames: ["two.test"])
+                let certificate = try await server.post(
+                    "/v1/certificates", ["name": "site", "certificate_pem": first.certificate, "private_key_pem": first.key])
+                #expect(certificate.status == 201, "\(certificate.text)")
+                try await check("certificate")
                 let secure: [String: Any] = [
-                    "name": "secure", "port": 18443, "protocol": "https", "default_pool": "web",
-                    "tls": ["certificate_pem": testCertificate, "private_key_pem": testKey],
+                    "name": "secure", "port": 18443, "protocol": "https", "default_pool": "web", "tls": ["certificates": ["site"]],
                 ]
                 #expect(try await server.post("/v1/listeners", secure).status == 201)
                 try await check("TLS listener")
-                // A replacement without the key keeps the stored one: the audit row must carry it.
-                let replaced = try await server.put(
-                    "/v1/listeners/secure", ["port": 18444, "protocol": "https", "default_pool": "web", "tls": ["certificate_pem": testCertificate]])
-                #expect(replaced.status == 200, "\(replaced.text)")
-                try await check("TLS listener replaced without its key")
+                let renewed = try await server.put(
+                    "/v1/certificates/site", ["certificate_pem": second.certificate, "private_key_pem": second.key])
+                #expect(renewed.status == 200, "\(renewed.text)")
+                try await check("certificate replaced")
                 #expect(try await server.delete("/v1/listeners/secure").status == 204)
-                try await check("TLS listener deleted")
+                #expect(try await server.delete("/v1/certificates/site").status == 204)
+                try await check("TLS listener and certificate deleted")
                 let generation = try await store.currentGeneration()
 
                 // Whole-configuration writes (batched statements): over the change limit reads everything.

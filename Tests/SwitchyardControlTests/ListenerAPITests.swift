@@ -1,17 +1,6 @@
 import Foundation
 import Testing
 
-let testCertificate = """
-    -----BEGIN CERTIFICATE-----
-    MIIBszCCAVmgAwIBAgIUEXAMPLE
-    -----END CERTIFICATE-----
-    """
-let testKey = """
-    -----BEGIN PRIVATE KEY-----
-    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEXAMPLE
-    -----END PRIVATE KEY-----
-    """
-
 @Suite("Listeners API")
 struct ListenerAPITests {
     @Test("create with routes and firewall lists; read back; delete")
@@ -87,36 +76,55 @@ struct ListenerAPITests {
         }
     }
 
-    @Test("the TLS private key is stored but never returned, and kept by a PUT that omits it")
-    func tlsKey() async throws {
+    @Test("an https listener names certificates: none or an unknown one is 400 on tls.certificates; a named one cannot be deleted")
+    func namedCertificates() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("site.test", dnsNames: ["site.test"])
         try await TestServer.with { server in
             try await server.makePool("web")
-            let listener: [String: Any] = [
-                "name": "secure", "port": 8443, "protocol": "https", "default_pool": "web",
-                "tls": ["certificate_pem": testCertificate, "private_key_pem": testKey],
-            ]
-            let created = try await server.post("/v1/listeners", listener)
+            for name in ["site", "spare"] {
+                let created = try await server.post(
+                    "/v1/certificates", ["name": name, "certificate_pem": leaf.certificate, "private_key_pem": leaf.key])
+                #expect(created.status == 201, "\(created.text)")
+            }
+            let base: [String: Any] = ["name": "secure", "port": 8443, "protocol": "https", "default_pool": "web"]
+            var body = base
+            body["tls"] = ["certificates": [String]()]
+            let none = try await server.post("/v1/listeners", body)
+            #expect(none.status == 400)
+            #expect(none.errorFields == ["tls.certificates"], "\(none.text)")
+            body["tls"] = ["certificates": ["site", "missing"]]
+            let unknown = try await server.post("/v1/listeners", body)
+            #expect(unknown.status == 400)
+            #expect(unknown.errorFields == ["tls.certificates"], "\(unknown.text)")
+            #expect(unknown.text.contains("missing"))
+            // The inline form of earlier versions is not taken.
+            body["tls"] = ["certificate_pem": leaf.certificate, "private_key_pem": leaf.key]
+            #expect(try await server.post("/v1/listeners", body).status == 400)
+
+            body["tls"] = ["certificates": ["site", "spare"]]
+            let created = try await server.post("/v1/listeners", body)
             #expect(created.status == 201, "\(created.text)")
-            #expect(!created.text.contains("PRIVATE KEY"))
-            #expect(!(try await server.get("/v1/listeners/secure").text.contains("PRIVATE KEY")))
-            #expect(!(try await server.get("/v1/config").text.contains("PRIVATE KEY")))
-            #expect(!(try await server.get("/v1/changes").text.contains("PRIVATE KEY")))
+            #expect((created.json["tls"] as? [String: Any])?["certificates"] as? [String] == ["site", "spare"])
 
-            let replaced = try await server.put(
-                "/v1/listeners/secure",
-                ["port": 9443, "protocol": "https", "default_pool": "web", "tls": ["certificate_pem": testCertificate]])
-            #expect(replaced.status == 200, "\(replaced.text)")
-            let stored = try await server.sql("SELECT settings->'tls'->>'private_key_pem' FROM listeners WHERE name = 'secure'")
-            #expect(stored.first??.contains("PRIVATE KEY") == true)
+            let refused = try await server.delete("/v1/certificates/spare")
+            #expect(refused.status == 409)
+            #expect(refused.text.contains("'secure'"), "\(refused.text)")
+            var replacement = base
+            replacement["name"] = nil
+            replacement["tls"] = ["certificates": ["site"]]
+            #expect(try await server.put("/v1/listeners/secure", replacement).status == 200)
+            #expect(try await server.delete("/v1/certificates/spare").status == 204)
 
-            let newCertNoKey = try await server.put(
-                "/v1/listeners/secure",
-                [
-                    "port": 9443, "protocol": "https", "default_pool": "web",
-                    "tls": ["certificate_pem": testCertificate.replacingOccurrences(of: "EXAMPLE", with: "OTHER")],
-                ])
-            #expect(newCertNoKey.status == 400)
-            #expect(newCertNoKey.errorFields == ["tls.private_key_pem"])
+            // PUT /v1/config checks the names against the document's certificates.
+            var document = try await server.get("/v1/config").json
+            document["generation"] = nil
+            var listeners = document["listeners"] as? [[String: Any]] ?? []
+            listeners[0]["tls"] = ["certificates": ["spare"]]
+            document["listeners"] = listeners
+            let dangling = try await server.put("/v1/config", document)
+            #expect(dangling.status == 400)
+            #expect(dangling.errorFields == ["listeners[0].tls.certificates"], "\(dangling.text)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardControl
 import Testing
 
 /// HTTPS listeners end to end: certificates made in the test (`TLSFixture`), real TLS clients (`curl`,
@@ -6,13 +7,30 @@ import Testing
 /// time: they spawn many client processes, and the rest of the suite has timing to keep.
 @Suite("Data plane: HTTPS listeners", .serialized)
 struct ProxyTLSTests {
-    /// An https listener for `certificate`, routing to pool "web" (one backend); its port once bound.
+    /// An https listener serving `certificate` (created as certificate "site"), routing to pool "web"
+    /// (one backend); its port once bound.
     static func httpsProxy(
         _ server: TestServer, backend: TestBackend, certificate: (certificate: String, key: String), listener: [String: Any] = [:]
     ) async throws -> Int {
+        try await createCertificate(server, "site", certificate)
         var body = listener
-        body["tls"] = ["certificate_pem": certificate.certificate, "private_key_pem": certificate.key]
+        body["tls"] = ["certificates": ["site"]]
         return try await server.proxy(pool: "web", backends: [("a", backend.port)], listener: body, protocol: "https")
+    }
+
+    static func createCertificate(_ server: TestServer, _ name: String, _ pair: (certificate: String, key: String)) async throws {
+        let created = try await server.post(
+            "/v1/certificates", ["name": name, "certificate_pem": pair.certificate, "private_key_pem": pair.key])
+        #expect(created.status == 201, "create certificate \(name): \(created.text)")
+    }
+
+    /// The subject of the certificate a handshake with `serverName` (nil: no SNI) gets, as `openssl
+    /// s_client` prints it ("CN = www.example.test").
+    static func servedSubject(port: Int, serverName: String?) async throws -> String {
+        let sni = serverName.map { ["-servername", $0] } ?? ["-noservername"]
+        let result = try await Command.runAsync("openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + sni, input: Data())
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("subject=") }
+        return line.map { String($0.dropFirst("subject=".count)) } ?? "(no certificate: \(result.stderr))"
     }
 
     /// curl against `https://proxy.test:<port>` (resolved to 127.0.0.1), trusting the fixture's CA only.
@@ -214,28 +232,126 @@ struct ProxyTLSTests {
         }
     }
 
-    @Test("a key that is not the certificate's leaves the listener unbound, with the reason")
-    func mismatchedKey() async throws {
+    @Test("SNI picks among three certificates: the exact name, else a one-label wildcard, else the first (unknown, no SNI, an IP)")
+    func certificateBySNI() async throws {
         let fixture = try TLSFixture()
-        let one = try fixture.leaf("one.test", dnsNames: ["one.test"])
-        let two = try fixture.leaf("two.test", dnsNames: ["two.test"])
+        let fallback = try fixture.leaf("default.test", dnsNames: ["default.test"])
+        let wildcard = try fixture.leaf("wildcard.example.test", dnsNames: ["*.example.test"])
+        let exact = try fixture.leaf("www.example.test", dnsNames: ["www.example.test"])
         let backend = try await TestBackend.start("a")
         defer { Task { await backend.stop() } }
         try await TestServer.with { server in
-            let created = try await server.post("/v1/pools", ["name": "web"])
-            #expect(created.status == 201)
-            let port = try TestServer.freePort()
-            let listener = try await server.post(
-                "/v1/listeners?wait=applied",
-                [
-                    "name": "secure", "bind": "127.0.0.1", "port": port, "protocol": "https", "default_pool": "web",
-                    "tls": ["certificate_pem": one.certificate, "private_key_pem": two.key],
-                ])
-            #expect(listener.status == 201, "\(listener.text)")
-            try await server.waitUntil("the listener's state") { server.proxy?.listenerStates()["secure"]?.error != nil }
-            let state = server.proxy?.listenerStates()["secure"]
-            #expect(state?.bound == false)
-            #expect(state?.error?.contains("tls: the private key does not match the certificate") == true, "\(String(describing: state?.error))")
+            try await Self.createCertificate(server, "fallback", fallback)
+            try await Self.createCertificate(server, "wildcard", wildcard)
+            try await Self.createCertificate(server, "exact", exact)
+            // The wildcard comes before the exact name: the exact name wins whatever the order.
+            let port = try await server.proxy(
+                pool: "web", backends: [("a", backend.port)], listener: ["tls": ["certificates": ["fallback", "wildcard", "exact"]]],
+                protocol: "https")
+            let cases: [(String?, String)] = [
+                ("www.example.test", "CN = www.example.test"),
+                ("WWW.Example.Test", "CN = www.example.test"),
+                ("api.example.test", "CN = wildcard.example.test"),
+                ("a.b.example.test", "CN = default.test"),
+                ("example.test", "CN = default.test"),
+                ("unknown.test", "CN = default.test"),
+                (nil, "CN = default.test"),
+                ("127.0.0.1", "CN = default.test"),
+            ]
+            for (name, subject) in cases {
+                #expect(try await Self.servedSubject(port: port, serverName: name) == subject, "SNI \(name ?? "(none)")")
+            }
+            // A request through the chosen certificate verifies against the CA.
+            let result = try await Command.runAsync(
+                "curl", ["-sS", "--cacert", fixture.caPath, "--resolve", "api.example.test:\(port):127.0.0.1", "-o", "/dev/null",
+                    "-w", "%{http_code}", "https://api.example.test:\(port)/"])
+            #expect(result.stdout == "200", "\(result.stderr)")
+        }
+    }
+
+    @Test("a replaced certificate is served to new handshakes at once, while a connection opened before goes on")
+    func replacedCertificate() async throws {
+        let fixture = try TLSFixture()
+        let first = try fixture.leaf("first.test", dnsNames: ["proxy.test"])
+        let second = try fixture.leaf("second.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try fixture.write("client.py", Self.twoRequestClient)
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: first)
+            let flag = fixture.directory.appendingPathComponent("go").path
+            let client = Task {
+                try await Command.runAsync("python3", ["client.py", "\(port)", fixture.caPath, flag], in: fixture.directory)
+            }
+            try await server.waitUntil("the client's first exchange", timeout: .seconds(10)) {
+                FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent("ready").path)
+            }
+            let replaced = try await server.put(
+                "/v1/certificates/site?wait=applied", ["certificate_pem": second.certificate, "private_key_pem": second.key])
+            #expect(replaced.status == 200, "\(replaced.text)")
+            #expect(replaced[header: "Switchyard-Applied"] == "true")
+            try await server.waitUntil("the new certificate served") {
+                try await Self.servedSubject(port: port, serverName: "proxy.test") == "CN = second.test"
+            }
+            #expect(server.proxy?.listenerStates()["web-listener"]?.bound == true)
+            FileManager.default.createFile(atPath: flag, contents: nil)
+            let outcome = try await client.value
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("subject first.test"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("first HTTP/1.1 200 OK"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("second HTTP/1.1 200 OK"), "\(outcome.stdout)")
+            #expect(backend.requests == 2)
+        }
+    }
+
+    /// A Python TLS client: one request, then (after the file `sys.argv[3]` appears) a second one on the
+    /// same connection; prints the certificate's CN and each status line.
+    static let twoRequestClient = """
+        import os, socket, ssl, sys, time
+        context = ssl.create_default_context(cafile=sys.argv[2])
+        raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+        tls = context.wrap_socket(raw, server_hostname="proxy.test")
+        def get(path):
+            tls.sendall(("GET %s HTTP/1.1\\r\\nHost: proxy.test\\r\\n\\r\\n" % path).encode())
+            data = b""
+            while b"\\r\\n\\r\\n" not in data:
+                data += tls.recv(65536)
+            head, _, body = data.partition(b"\\r\\n\\r\\n")
+            lines = head.split(b"\\r\\n")
+            length = int([l.split(b":")[1] for l in lines if l.lower().startswith(b"content-length:")][0])
+            while len(body) < length:
+                body += tls.recv(65536)
+            return lines[0].decode()
+        subject = dict(item[0] for item in tls.getpeercert()["subject"])
+        print("subject " + subject["commonName"], flush=True)
+        print("first " + get("/1"), flush=True)
+        open("ready", "w").close()
+        deadline = time.time() + 20
+        while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+            time.sleep(0.05)
+        print("second " + get("/2"), flush=True)
+        """
+
+    @Test("a certificate sealed under another master key leaves the listener of that instance unbound, with the reason")
+    func otherMasterKey() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("one.test", dnsNames: ["one.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            _ = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let otherKey = try MasterKey(bytes: [UInt8](repeating: 7, count: 32))
+            let other = try await TestServer.start(storeConfiguration: server.storeConfiguration, masterKey: otherKey)
+            do {
+                try await other.waitUntil("the listener's state") { other.proxy?.listenerStates()["web-listener"]?.error != nil }
+                let state = other.proxy?.listenerStates()["web-listener"]
+                #expect(state?.bound == false)
+                #expect(state?.error?.contains("sealed under master key \(TestServer.masterKey.id)") == true, "\(String(describing: state?.error))")
+                try await other.stop()
+            } catch {
+                try? await other.stop()
+                throw error
+            }
         }
     }
 }

@@ -121,10 +121,12 @@ struct DraftTests {
 struct ListenerRuleTests {
     func errors(
         _ listener: ListenerSpec, pools: [String: PoolProtocol] = ["web": .http, "db": .tcp],
-        others: [(name: String, spec: ListenerSpec)] = []
+        others: [(name: String, spec: ListenerSpec)] = [], certificates: Set<String> = ["site"]
     ) -> [String] {
         var collector = FieldErrorCollector()
-        ListenerRules.check(listener, named: "l", poolProtocol: { pools[$0] }, otherListeners: others, into: &collector)
+        ListenerRules.check(
+            listener, named: "l", poolProtocol: { pools[$0] }, certificateExists: { certificates.contains($0) }, otherListeners: others,
+            into: &collector)
         return collector.errors.map(\.field)
     }
 
@@ -144,10 +146,13 @@ struct ListenerRuleTests {
 
     @Test func tls() {
         #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web")) == ["tls"])
-        let tls = TLSSpec(certificatePem: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----", privateKeyPem: nil)
-        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: tls)) == ["tls.private_key_pem"])
+        let tls = TLSSpec(certificates: ["site"])
+        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: tls)).isEmpty)
+        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: TLSSpec(certificates: []))) == ["tls.certificates"])
+        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: TLSSpec(certificates: ["site", "gone"]))) == ["tls.certificates"])
+        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: TLSSpec(certificates: ["site", "site"]))) == ["tls.certificates"])
+        #expect(errors(ListenerSpec(port: 443, protocol: .https, defaultPool: "web", tls: TLSSpec(certificates: ["Bad"]))) == ["tls.certificates[0]"])
         #expect(errors(ListenerSpec(port: 80, defaultPool: "web", tls: tls)) == ["tls"])
-        #expect(ListenerSpec(port: 443, tls: TLSSpec(certificatePem: "c", privateKeyPem: "k")).redacted.tls?.privateKeyPem == nil)
     }
 
     @Test func sockets() {

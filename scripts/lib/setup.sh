@@ -234,3 +234,19 @@ SELECT 'CREATE DATABASE switchyard OWNER switchyard'
 SQL
   export DATABASE_URL="postgres://switchyard:switchyard@127.0.0.1:$PG_PORT/switchyard"
 }
+
+# --- Master key ---------------------------------------------------------------
+
+# The key that encrypts certificates' private keys at rest: $SWITCHYARD_MASTER_KEY_FILE if set, else
+# .switchyard/secrets/master-key, made on first use (32 random bytes as base64, mode 0600) and
+# exported as SWITCHYARD_MASTER_KEY_FILE. Losing it loses every stored private key.
+ensure_master_key() {
+  local file="${SWITCHYARD_MASTER_KEY_FILE:-$STATE_DIR/secrets/master-key}"
+  if [[ ! -e $file ]]; then
+    mkdir -p "$(dirname "$file")"
+    chmod 700 "$(dirname "$file")" 2>/dev/null || true
+    (umask 077 && openssl rand -base64 32 >"$file")
+    note "created the master key $file"
+  fi
+  export SWITCHYARD_MASTER_KEY_FILE="$file"
+}

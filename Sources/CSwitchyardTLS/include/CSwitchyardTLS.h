@@ -51,6 +51,26 @@ void c_switchyard_tls_shutdown(SSL *ssl);
 int c_switchyard_tls_session_reused(SSL *ssl);
 /// The reason of the calling thread's last C_SWITCHYARD_TLS_FAILED.
 const char *c_switchyard_tls_failure(void);
+
+// Results of c_switchyard_tls_inspect other than 0 (macros: Swift imports them as Int32).
+/// certificate_pem holds no certificate, or a block that is not one.
+#define C_SWITCHYARD_TLS_INSPECT_BAD_CERTIFICATE 1
+/// private_key_pem holds no private key (or one protected by a passphrase).
+#define C_SWITCHYARD_TLS_INSPECT_BAD_KEY 2
+/// The private key is not the leaf's.
+#define C_SWITCHYARD_TLS_INSPECT_KEY_MISMATCH 3
+/// A certificate of the chain is not issued (and signed) by the one after it.
+#define C_SWITCHYARD_TLS_INSPECT_CHAIN_ORDER 4
+
+/// Reads a certificate chain (leaf first, each certificate issued by the next) and the leaf's private
+/// key, and describes the leaf in `*report` as "field=value" lines (subject, issuer, not_before and
+/// not_after in Unix seconds, key_type, fingerprint_sha256, one san line per DNS name or IP address),
+/// a NUL-terminated text to release with c_switchyard_tls_report_free. Returns 0, or a
+/// C_SWITCHYARD_TLS_INSPECT_ code with `error` filled (and no report).
+int c_switchyard_tls_inspect(
+    const char *certificate_pem, size_t certificate_length, const char *key_pem, size_t key_length, char **report, char *error,
+    size_t error_capacity);
+void c_switchyard_tls_report_free(char *report);
 #endif
 
 #endif

@@ -20,6 +20,8 @@ public enum APIError: Error, Sendable {
     case requestTimeout(String)
     /// Too many large requests at once: retry shortly (503 with `Retry-After`).
     case busy(String)
+    /// A private key to encrypt, and no master key to do it with (503).
+    case noMasterKey
 
     /// A draft the core refused (a `ValidationFailure`), as a 400.
     public static func rejected(_ error: any Error) -> APIError {

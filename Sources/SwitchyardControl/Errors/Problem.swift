@@ -58,6 +58,10 @@ struct Problem: Encodable, Sendable {
             self.init(status: 408, slug: "request-timeout", title: "Request timeout", detail: detail)
         case .busy(let detail):
             self.init(status: 503, slug: "busy", title: "Busy", detail: detail)
+        case .noMasterKey:
+            self.init(
+                status: 503, slug: "master-key-not-configured", title: "Master key not configured",
+                detail: "certificates need the master key that encrypts their private keys: set SWITCHYARD_MASTER_KEY_FILE or serve --master-key-file")
         }
     }
 

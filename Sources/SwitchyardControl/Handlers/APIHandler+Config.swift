@@ -21,12 +21,15 @@ extension APIHandler {
                 backends: (pool.backends ?? []).map { .init(name: $0.name, draft: BackendDraft($0)) })
         }
         let requestedListeners = (body.listeners ?? []).map { (name: $0.name, spec: ListenerSpec($0)) }
+        let requestedCertificates = body.certificates ?? []
+        let masterKey = self.masterKey
         if let generation = body.generation, generation < 0 { throw APIError.invalid("generation", "must be 0 or more") }
         let ifMatch = input.headers.ifMatch ?? body.generation.map { Self.etag($0) }
         let build: @Sendable (ConfigDocument) throws -> ConfigDocument = { current in
-            let listeners = requestedListeners.map { ($0.name, $0.spec.keepingPrivateKey(of: current.listeners[$0.name])) }
+            let listeners = requestedListeners.map { ($0.name, $0.spec) }
+            let certificates = try Self.configCertificates(requestedCertificates, current: current, masterKey: masterKey)
             do {
-                return try ConfigDocumentBuilder().build(pools: pools, listeners: listeners)
+                return try ConfigDocumentBuilder().build(pools: pools, listeners: listeners, certificates: certificates)
             } catch {
                 throw APIError.rejected(error)
             }
@@ -44,6 +47,36 @@ extension APIHandler {
         return try await applyDocument(ifMatch: ifMatch) { current, _ in try build(current) }
     }
 
+    /// The certificates of a whole-configuration request: one that repeats a stored chain without a key
+    /// keeps the stored certificate (a GET, which shows no keys, then a PUT); any other is read, checked
+    /// and sealed. Every bad field of every certificate is reported at once.
+    private static func configCertificates(
+        _ inputs: [Schemas.ConfigCertificateInput], current: ConfigDocument, masterKey: MasterKey?
+    ) throws -> [(name: String, spec: CertificateSpec)] {
+        var certificates: [(name: String, spec: CertificateSpec)] = []
+        var errors: [FieldError] = []
+        for (index, input) in inputs.enumerated() {
+            let prefix = "certificates[\(index)]."
+            guard let key = input.privateKeyPem else {
+                if let stored = current.certificates[input.name], stored.certificatePem == input.certificatePem {
+                    certificates.append((input.name, stored))
+                } else {
+                    errors.append(FieldError(field: prefix + "private_key_pem", message: "is required for a new certificate or a changed chain"))
+                }
+                continue
+            }
+            do {
+                let spec = try sealedCertificate(
+                    name: nil, certificatePEM: input.certificatePem, privateKeyPEM: key, force: false, masterKey: masterKey, fieldPrefix: prefix)
+                certificates.append((input.name, spec))
+            } catch APIError.validation(let fieldErrors) {
+                errors.append(contentsOf: fieldErrors)
+            }
+        }
+        if !errors.isEmpty { throw APIError.validation(errors) }
+        return certificates
+    }
+
     func rollbackConfig(_ input: Operations.RollbackConfig.Input) async throws -> Operations.RollbackConfig.Output {
         guard case .json(let body) = input.body else { throw APIError.unsupportedMediaType("expected application/json") }
         let target = body.generation
@@ -55,7 +88,9 @@ extension APIHandler {
         let store = self.store
         let output = try await applyDocument(ifMatch: nil) { document, _ in
             // Read under the write lock, so that no change slips in between.
-            document.reverting(try await store.configChanges(after: target))
+            let reverted = document.reverting(try await store.configChanges(after: target))
+            try Self.checkCertificatesNamed(in: reverted)
+            return reverted
         }
         switch output {
         case .ok(let ok):
@@ -64,6 +99,18 @@ extension APIHandler {
         default:
             throw APIError.conflict("rollback could not be applied")
         }
+    }
+
+    /// Every certificate a listener names exists: a rollback past the import of a listener's inline
+    /// certificate (migration 0006) could otherwise restore a listener naming none (409).
+    private static func checkCertificatesNamed(in document: ConfigDocument) throws {
+        var errors = FieldErrorCollector()
+        for name in document.listeners.keys.sorted() {
+            var listenerErrors = FieldErrorCollector(prefix: "listeners[\(name)].")
+            ListenerRules.checkCertificates(document.listeners[name]!, exists: { document.certificates[$0] != nil }, into: &listenerErrors)
+            errors.append(contentsOf: listenerErrors.errors)
+        }
+        if !errors.errors.isEmpty { throw APIError.conflictingFields(errors.errors) }
     }
 
     /// Makes the stored configuration equal to `target(current)` in one write.

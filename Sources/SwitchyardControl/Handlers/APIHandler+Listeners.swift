@@ -47,7 +47,7 @@ extension APIHandler {
         let (record, generation) = try await store.write(context.writeContext) { locks in
             let transaction = try await Self.lockForListener(requested, locks)
             guard let current = try await transaction.read.listener(name) else { throw APIError.notFound("no listener named '\(name)'") }
-            let spec = requested.keepingPrivateKey(of: current.spec)
+            let spec = requested
             try Self.checkListenerAlone(name: name, spec: spec)
             try Self.checkIfMatch(input.headers.ifMatch, version: current.version)
             try await Self.checkListenerInContext(name: name, spec: spec, transaction: transaction)
@@ -87,9 +87,17 @@ extension APIHandler {
         if !errors.errors.isEmpty { throw APIError.validation(errors.errors) }
     }
 
-    /// The rules against the stored configuration (pools exist and match, the socket is free): 409 with
-    /// every conflicting field.
+    /// The rules against the stored configuration: the certificates named exist (else 400, as for any
+    /// bad field of the request), the pools exist and match and the socket is free (409 with every
+    /// conflicting field).
     private static func checkListenerInContext(name: String, spec: ListenerSpec, transaction: WriteTransaction) async throws {
+        var certificates: Set<String> = []
+        for certificate in spec.tls?.certificates ?? [] where try await transaction.read.certificate(certificate) != nil {
+            certificates.insert(certificate)
+        }
+        var unknown = FieldErrorCollector()
+        ListenerRules.checkCertificates(spec, exists: { certificates.contains($0) }, into: &unknown)
+        if !unknown.errors.isEmpty { throw APIError.validation(unknown.errors) }
         var protocols: [String: PoolProtocol] = [:]
         for pool in spec.referencedPools {
             if let record = try await transaction.read.pool(pool) { protocols[pool] = record.spec.protocol }

@@ -13,10 +13,16 @@ struct APIHandler: APIProtocol {
     let tokenCache: TokenCache
     let openAPIDocument: Data
     let observed: ObservedState
+    /// Seals certificates' private keys (nil: none configured).
+    let masterKey: MasterKey?
     let logger: Logger
 
-    init(store: Store, metrics: APIMetrics, tokenCache: TokenCache, openAPIDocument: Data, observed: ObservedState, logger: Logger) {
+    init(
+        store: Store, metrics: APIMetrics, tokenCache: TokenCache, openAPIDocument: Data, observed: ObservedState, masterKey: MasterKey?,
+        logger: Logger
+    ) {
         self.store = store
+        self.masterKey = masterKey
         self.observed = observed
         self.metrics = metrics
         self.tokenCache = tokenCache

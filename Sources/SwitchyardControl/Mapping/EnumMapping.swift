@@ -200,6 +200,7 @@ extension ResourceKind {
         case .backend: self = .backend
         case .listener: self = .listener
         case .token: self = .token
+        case .certificate: self = .certificate
         }
     }
 }
@@ -211,6 +212,7 @@ extension Schemas.ResourceType {
         case .backend: self = .backend
         case .listener: self = .listener
         case .token: self = .token
+        case .certificate: self = .certificate
         }
     }
 }

@@ -94,17 +94,12 @@ protocol ListenerFields {
     var rateLimit: Schemas.RateLimit? { get }
     var redirectHttps: Bool? { get }
     var hstsMaxAgeS: Int? { get }
-    /// The TLS settings; the two shapes differ only in whether the key is required.
-    var tlsSpec: TLSSpec? { get }
+    var tls: Schemas.TLSInput? { get }
 }
 
-extension Schemas.ListenerInput: ListenerFields {
-    var tlsSpec: TLSSpec? { tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) } }
-}
+extension Schemas.ListenerInput: ListenerFields {}
 
-extension Schemas.ListenerSettings: ListenerFields {
-    var tlsSpec: TLSSpec? { tls.map { TLSSpec(certificatePem: $0.certificatePem, privateKeyPem: $0.privateKeyPem) } }
-}
+extension Schemas.ListenerSettings: ListenerFields {}
 
 extension ListenerSpec {
     /// The listener a request describes, with defaults filled in (checked later by `ListenerRules`).
@@ -115,7 +110,7 @@ extension ListenerSpec {
             protocol: input._protocol.map(ListenerProtocol.init) ?? .http,
             defaultPool: input.defaultPool,
             routes: (input.routes ?? []).map { RouteSpec(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-            tls: input.tlsSpec,
+            tls: input.tls.map { TLSSpec(certificates: $0.certificates) },
             allow: input.allow ?? [],
             deny: input.deny ?? [],
             trustedProxies: input.trustedProxies ?? [],
@@ -124,17 +119,6 @@ extension ListenerSpec {
             rateLimit: input.rateLimit.map(RateLimitSpec.init),
             redirectHttps: input.redirectHttps ?? false,
             hstsMaxAgeS: input.hstsMaxAgeS)
-    }
-
-    /// Keeps the stored private key when a request repeats the certificate without the key
-    /// (as a GET, which never shows keys, followed by a PUT does).
-    func keepingPrivateKey(of stored: ListenerSpec?) -> ListenerSpec {
-        guard var tls, tls.privateKeyPem == nil, let storedTLS = stored?.tls, storedTLS.certificatePem == tls.certificatePem
-        else { return self }
-        tls.privateKeyPem = storedTLS.privateKeyPem
-        var copy = self
-        copy.tls = tls
-        return copy
     }
 }
 
@@ -207,7 +191,7 @@ extension Schemas.Listener {
             _protocol: .init(spec.protocol),
             defaultPool: spec.defaultPool,
             routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-            tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) },
+            tls: spec.tls.map { Schemas.Tls(certificates: $0.certificates) },
             allow: spec.allow,
             deny: spec.deny,
             trustedProxies: spec.trustedProxies,
@@ -219,6 +203,40 @@ extension Schemas.Listener {
             version: record.version,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt)
+    }
+}
+
+extension Schemas.Certificate {
+    init(_ record: CertificateRecord) {
+        let details = record.spec.details
+        self.init(
+            name: record.name,
+            certificatePem: record.spec.certificatePem,
+            subject: details.subject,
+            sanNames: details.sanNames,
+            issuer: details.issuer,
+            notBefore: Self.date(details.notBefore),
+            notAfter: Self.date(details.notAfter),
+            keyType: details.keyType,
+            fingerprintSha256: details.fingerprintSha256,
+            version: record.version,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt)
+    }
+
+    /// The stored RFC 3339 text as a date (written by `CertificateInspector`, so it parses).
+    static func date(_ text: String) -> Date {
+        (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
+    }
+}
+
+extension Schemas.ConfigCertificate {
+    init(name: String, spec: CertificateSpec) {
+        let details = spec.details
+        self.init(
+            name: name, certificatePem: spec.certificatePem, subject: details.subject, sanNames: details.sanNames, issuer: details.issuer,
+            notBefore: Schemas.Certificate.date(details.notBefore), notAfter: Schemas.Certificate.date(details.notAfter),
+            keyType: details.keyType, fingerprintSha256: details.fingerprintSha256)
     }
 }
 
@@ -251,18 +269,31 @@ extension Schemas.Config {
                 name: name, bind: spec.bind, port: spec.port, _protocol: .init(spec.protocol),
                 defaultPool: spec.defaultPool,
                 routes: spec.routes.map { Schemas.Route(host: $0.host, pathPrefix: $0.pathPrefix, pool: $0.pool) },
-                tls: spec.tls.map { Schemas.Tls(certificatePem: $0.certificatePem) }, allow: spec.allow, deny: spec.deny,
+                tls: spec.tls.map { Schemas.Tls(certificates: $0.certificates) }, allow: spec.allow, deny: spec.deny,
                 trustedProxies: spec.trustedProxies, maxConnections: spec.maxConnections, timeouts: .init(spec.timeouts),
                 rateLimit: spec.rateLimit.map(Schemas.RateLimit.init), redirectHttps: spec.redirectHttps,
                 hstsMaxAgeS: spec.hstsMaxAgeS)
         }
-        self.init(generation: generation, pools: pools, listeners: listeners)
+        let certificates = document.certificates.keys.sorted().map { name in
+            Schemas.ConfigCertificate(name: name, spec: document.certificates[name]!)
+        }
+        self.init(generation: generation, pools: pools, listeners: listeners, certificates: certificates)
     }
 }
 
-/// The JSON of a resource state for `before`/`after` fields (private keys removed).
+/// The JSON of a resource state for `before`/`after` fields (a certificate shows its chain and what was
+/// read from it, its fingerprint among them, never its sealed key).
 func jsonValue(_ state: ResourceState?) -> OpenAPIValueContainer? {
-    guard let state = state?.redacted else { return nil }
+    guard let state else { return nil }
+    if case .certificate(let spec) = state {
+        let details = spec.details
+        let fields: [String: any Sendable] = [
+            "certificate_pem": spec.certificatePem, "subject": details.subject, "san_names": details.sanNames, "issuer": details.issuer,
+            "not_before": details.notBefore, "not_after": details.notAfter, "key_type": details.keyType,
+            "fingerprint_sha256": details.fingerprintSha256,
+        ]
+        return try? OpenAPIValueContainer(unvalidatedValue: fields)
+    }
     if case .backend(let spec) = state {
         // Built directly: a whole-configuration diff has one per backend, and the encode-then-decode
         // below was most of the time of a 10,000-backend PUT. Same fields as the Codable encoding.
@@ -279,6 +310,7 @@ func jsonValue(_ state: ResourceState?) -> OpenAPIValueContainer? {
     case .pool(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
     case .backend(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
     case .listener(let spec): data = (try? encoder.encode(spec)) ?? Data("null".utf8)
+    case .certificate: data = Data("null".utf8)
     }
     return try? JSONDecoder().decode(OpenAPIValueContainer.self, from: data)
 }

@@ -22,7 +22,7 @@ public enum ChangeAction: String, Codable, Sendable, CaseIterable {
 }
 
 public enum ResourceKind: String, Codable, Sendable, CaseIterable {
-    case pool, backend, listener, token
+    case pool, backend, listener, token, certificate
 }
 
 /// Names a resource; a backend is named within its pool ("web/web-1").
@@ -34,17 +34,18 @@ public struct ResourceID: Hashable, Sendable, CustomStringConvertible {
     public static func pool(_ name: String) -> ResourceID { ResourceID(kind: .pool, name: name, pool: nil) }
     public static func listener(_ name: String) -> ResourceID { ResourceID(kind: .listener, name: name, pool: nil) }
     public static func token(_ name: String) -> ResourceID { ResourceID(kind: .token, name: name, pool: nil) }
+    public static func certificate(_ name: String) -> ResourceID { ResourceID(kind: .certificate, name: name, pool: nil) }
     public static func backend(_ name: String, in pool: String) -> ResourceID {
         ResourceID(kind: .backend, name: name, pool: pool)
     }
 
     /// The pool whose runtime state the resource is part of (a pool's own name, a backend's pool);
-    /// nil for listeners and tokens.
+    /// nil for listeners, certificates and tokens.
     public var poolName: String? {
         switch kind {
         case .pool: name
         case .backend: pool
-        case .listener, .token: nil
+        case .listener, .token, .certificate: nil
         }
     }
 
@@ -74,10 +75,5 @@ public enum ResourceState: Equatable, Sendable {
     case pool(PoolSpec)
     case backend(BackendSpec)
     case listener(ListenerSpec)
-
-    /// As the API shows it (no private keys).
-    public var redacted: ResourceState {
-        if case .listener(let spec) = self { return .listener(spec.redacted) }
-        return self
-    }
+    case certificate(CertificateSpec)
 }

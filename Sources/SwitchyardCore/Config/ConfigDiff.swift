@@ -1,10 +1,19 @@
 /// The changes that turn one configuration into another, in an order a store can apply them in:
-/// pools before the backends and listeners that need them, deletions of users before what they use.
+/// pools and certificates before the backends and listeners that need them, deletions of users before
+/// what they use.
 public enum ConfigDiff {
     public static func changes(from current: ConfigDocument, to target: ConfigDocument) -> [ConfigChange] {
         var upserts: [ConfigChange] = []
         var deletions: [ConfigChange] = []
 
+        for name in target.certificates.keys.sorted() {
+            let after = target.certificates[name]!
+            let before = current.certificates[name]
+            if before != after {
+                upserts.append(
+                    ConfigChange(resource: .certificate(name), before: before.map { .certificate($0) }, after: .certificate(after)))
+            }
+        }
         for name in target.pools.keys.sorted() {
             let after = target.pools[name]!.spec
             let before = current.pools[name]?.spec
@@ -40,6 +49,9 @@ public enum ConfigDiff {
         }
         for name in current.pools.keys.sorted() where target.pools[name] == nil {
             deletions.append(ConfigChange(resource: .pool(name), before: .pool(current.pools[name]!.spec), after: nil))
+        }
+        for name in current.certificates.keys.sorted() where target.certificates[name] == nil {
+            deletions.append(ConfigChange(resource: .certificate(name), before: .certificate(current.certificates[name]!), after: nil))
         }
         return upserts + deletions
     }

@@ -1,11 +1,14 @@
-/// The whole declarative configuration: every pool with its backends, and every listener.
+/// The whole declarative configuration: every pool with its backends, every listener, and every
+/// certificate.
 public struct ConfigDocument: Equatable, Sendable {
     public var pools: [String: PoolEntry]
     public var listeners: [String: ListenerSpec]
+    public var certificates: [String: CertificateSpec]
 
-    public init(pools: [String: PoolEntry] = [:], listeners: [String: ListenerSpec] = [:]) {
+    public init(pools: [String: PoolEntry] = [:], listeners: [String: ListenerSpec] = [:], certificates: [String: CertificateSpec] = [:]) {
         self.pools = pools
         self.listeners = listeners
+        self.certificates = certificates
     }
 
     public static let empty = ConfigDocument()
@@ -16,6 +19,7 @@ public struct ConfigDocument: Equatable, Sendable {
         case .pool: pools[resource.name].map { .pool($0.spec) }
         case .backend: resource.pool.flatMap { pools[$0]?.backends[resource.name] }.map { .backend($0) }
         case .listener: listeners[resource.name].map { .listener($0) }
+        case .certificate: certificates[resource.name].map { .certificate($0) }
         case .token: nil
         }
     }
@@ -37,6 +41,10 @@ public struct ConfigDocument: Equatable, Sendable {
             listeners[resource.name] = spec
         case (.listener, nil):
             listeners[resource.name] = nil
+        case (.certificate, .certificate(let spec)?):
+            certificates[resource.name] = spec
+        case (.certificate, nil):
+            certificates[resource.name] = nil
         default:
             break
         }

@@ -25,11 +25,26 @@ public struct ConfigDocumentBuilder: Sendable {
 
     public init() {}
 
-    public func build(pools: [PoolItem], listeners: [(name: String, spec: ListenerSpec)]) throws(ValidationFailure) -> ConfigDocument {
+    /// `certificates` come checked and sealed (reading PEM and sealing keys are the control plane's):
+    /// only their names are checked here.
+    public func build(
+        pools: [PoolItem], listeners: [(name: String, spec: ListenerSpec)], certificates: [(name: String, spec: CertificateSpec)] = []
+    ) throws(ValidationFailure) -> ConfigDocument {
         var errors = FieldErrorCollector()
         var document = ConfigDocument()
         if pools.count > 10_000 { errors.add("pools", "at most 10000 pools") }
         if listeners.count > 1000 { errors.add("listeners", "at most 1000 listeners") }
+        if certificates.count > 1000 { errors.add("certificates", "at most 1000 certificates") }
+
+        for (index, certificate) in certificates.enumerated() {
+            let field = "certificates[\(index)].name"
+            if !ResourceName.isValid(certificate.name) { errors.add(field, ResourceName.rule) }
+            if document.certificates[certificate.name] != nil {
+                errors.add(field, "certificate '\(certificate.name)' appears twice")
+            } else {
+                document.certificates[certificate.name] = certificate.spec
+            }
+        }
 
         for (index, item) in pools.enumerated() {
             let prefix = "pools[\(index)]."
@@ -67,7 +82,7 @@ public struct ConfigDocumentBuilder: Sendable {
             }
             ListenerRules.check(
                 listener.spec, named: listener.name, poolProtocol: { document.pools[$0]?.spec.protocol },
-                otherListeners: checkedByPort[listener.spec.port] ?? [], into: &listenerErrors)
+                certificateExists: { document.certificates[$0] != nil }, otherListeners: checkedByPort[listener.spec.port] ?? [], into: &listenerErrors)
             errors.append(contentsOf: listenerErrors.errors)
             checkedByPort[listener.spec.port, default: []].append(listener)
             if document.listeners[listener.name] == nil { document.listeners[listener.name] = listener.spec }

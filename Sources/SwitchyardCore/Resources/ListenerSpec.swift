@@ -129,13 +129,6 @@ public struct ListenerSpec: Codable, Equatable, Sendable {
         return (mine.isUnspecified && (theirs.isIPv4 == mine.isIPv4 || !mine.isIPv4))
             || (theirs.isUnspecified && (theirs.isIPv4 == mine.isIPv4 || !theirs.isIPv4))
     }
-
-    /// The listener as the API shows it: the private key never leaves the store.
-    public var redacted: ListenerSpec {
-        var copy = self
-        copy.tls?.privateKeyPem = nil
-        return copy
-    }
 }
 
 public enum ListenerProtocol: String, Codable, Sendable, CaseIterable {
@@ -165,26 +158,28 @@ public struct RouteSpec: Codable, Equatable, Sendable {
 }
 
 public struct TLSSpec: Codable, Equatable, Sendable {
-    public var certificatePem: String
-    public var privateKeyPem: String?
+    /// The certificates this listener serves, by name: a client's SNI picks the one with that exact
+    /// name, else one whose wildcard covers it, else the first.
+    public var certificates: [String]
 
-    public init(certificatePem: String, privateKeyPem: String?) {
-        self.certificatePem = certificatePem
-        self.privateKeyPem = privateKeyPem
+    public init(certificates: [String]) {
+        self.certificates = certificates
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        certificates = try container.decodeIfPresent([String].self, forKey: .certificates) ?? []
+    }
+
+    /// The most certificates one listener names.
+    public static let maxCertificates = 100
+
     func check(into errors: inout FieldErrorCollector) {
-        if certificatePem.utf8.count > 65536 { errors.add("tls.certificate_pem", "at most 65536 bytes") }
-        if let key = privateKeyPem, key.utf8.count > 65536 { errors.add("tls.private_key_pem", "at most 65536 bytes") }
-        if !TextPattern.matches(certificatePem, "-----BEGIN CERTIFICATE-----[\\s\\S]*-----END CERTIFICATE-----") {
-            errors.add("tls.certificate_pem", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
+        if certificates.isEmpty { errors.add("tls.certificates", "an https listener names at least one certificate") }
+        if certificates.count > Self.maxCertificates { errors.add("tls.certificates", "at most \(Self.maxCertificates) certificates") }
+        for (index, name) in certificates.enumerated() {
+            if !ResourceName.isValid(name) { errors.add("tls.certificates[\(index)]", ResourceName.rule) }
         }
-        if let key = privateKeyPem {
-            if !TextPattern.matches(key, "-----BEGIN [A-Z ]*PRIVATE KEY-----") {
-                errors.add("tls.private_key_pem", "must be a PEM private key (-----BEGIN PRIVATE KEY-----)")
-            }
-        } else {
-            errors.add("tls.private_key_pem", "is required")
-        }
+        if Set(certificates).count != certificates.count { errors.add("tls.certificates", "names a certificate twice") }
     }
 }

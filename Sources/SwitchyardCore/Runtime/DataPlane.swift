@@ -34,7 +34,8 @@ public struct BackendHealthReport: Codable, Equatable, Sendable {
 
 public struct ListenerBindState: Codable, Equatable, Sendable {
     public var bound: Bool
-    /// Why the listener is not bound (e.g. "address already in use"), when it is not.
+    /// Why the listener is not bound (e.g. "address already in use"), when it is not; for a bound https
+    /// listener, why it still serves its previous certificates (a new one that cannot be used).
     public var error: String?
 
     public init(bound: Bool, error: String? = nil) {

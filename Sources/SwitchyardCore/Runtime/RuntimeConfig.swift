@@ -7,19 +7,30 @@ public struct RuntimeConfig: Sendable {
     public let listeners: [String: RuntimeListener]
     /// Pools by name.
     public let pools: [String: RuntimePool]
+    /// Certificates by name, with their private keys opened.
+    public let certificates: [String: RuntimeCertificate]
+    /// Certificates whose private key could not be opened (no master key, another master key), with
+    /// the reason: listeners that name them cannot serve them.
+    public let unavailableCertificates: [String: String]
 
-    public static let empty = RuntimeConfig(generation: 0, listeners: [:], pools: [:])
+    public static let empty = RuntimeConfig(generation: 0, listeners: [:], pools: [:], certificates: [:], unavailableCertificates: [:])
 
-    private init(generation: Int64, listeners: [String: RuntimeListener], pools: [String: RuntimePool]) {
+    private init(
+        generation: Int64, listeners: [String: RuntimeListener], pools: [String: RuntimePool], certificates: [String: RuntimeCertificate],
+        unavailableCertificates: [String: String]
+    ) {
         self.generation = generation
         self.listeners = listeners
         self.pools = pools
+        self.certificates = certificates
+        self.unavailableCertificates = unavailableCertificates
     }
 
     /// Builds the snapshot, refusing a document that breaks any rule (the store should never hold one,
-    /// but the data plane never serves on trust).
-    public init(document: ConfigDocument, generation: Int64) throws(ValidationFailure) {
-        try self.init(document: document, generation: generation, reusing: nil)
+    /// but the data plane never serves on trust). `openKey` opens certificates' private keys (nil: none
+    /// can be opened).
+    public init(document: ConfigDocument, generation: Int64, openKey: RuntimeCertificate.KeyOpener? = nil) throws(ValidationFailure) {
+        try self.init(document: document, generation: generation, reusing: nil, openKey: openKey)
     }
 
     /// Builds the snapshot of `document`, which differs from the one `previous` was built from only in
@@ -28,13 +39,15 @@ public struct RuntimeConfig: Sendable {
     /// 10,000-backend pool beside it. Its storage is shared, which also makes comparing it with
     /// `previous`'s pool immediate for the data plane.
     public init(
-        document: ConfigDocument, generation: Int64, reusing previous: RuntimeConfig, changedPools: Set<String>
+        document: ConfigDocument, generation: Int64, reusing previous: RuntimeConfig, changedPools: Set<String>,
+        openKey: RuntimeCertificate.KeyOpener? = nil
     ) throws(ValidationFailure) {
-        try self.init(document: document, generation: generation, reusing: (previous, changedPools))
+        try self.init(document: document, generation: generation, reusing: (previous, changedPools), openKey: openKey)
     }
 
     private init(
-        document: ConfigDocument, generation: Int64, reusing reuse: (previous: RuntimeConfig, changedPools: Set<String>)?
+        document: ConfigDocument, generation: Int64, reusing reuse: (previous: RuntimeConfig, changedPools: Set<String>)?,
+        openKey: RuntimeCertificate.KeyOpener?
     ) throws(ValidationFailure) {
         var errors = FieldErrorCollector()
         var pools: [String: RuntimePool] = [:]
@@ -71,7 +84,8 @@ public struct RuntimeConfig: Sendable {
             let spec = document.listeners[name]!
             var listenerErrors = FieldErrorCollector(prefix: "listeners[\(name)].")
             ListenerRules.check(
-                spec, named: name, poolProtocol: { pools[$0]?.spec.protocol }, otherListeners: byPort[spec.port] ?? [],
+                spec, named: name, poolProtocol: { pools[$0]?.spec.protocol },
+                certificateExists: { document.certificates[$0] != nil }, otherListeners: byPort[spec.port] ?? [],
                 into: &listenerErrors)
             errors.append(contentsOf: listenerErrors.errors)
             byPort[spec.port, default: []].append((name, spec))
@@ -80,7 +94,25 @@ public struct RuntimeConfig: Sendable {
             }
         }
         try errors.throwIfAny()
-        self.init(generation: generation, listeners: listeners, pools: pools)
+        // A certificate unchanged since the previous snapshot keeps its opened key (no decryption per write).
+        var certificates: [String: RuntimeCertificate] = [:]
+        var unavailable: [String: String] = [:]
+        for (name, spec) in document.certificates {
+            if let previous = reuse?.previous.certificates[name], previous.spec == spec {
+                certificates[name] = previous
+                continue
+            }
+            guard let openKey else {
+                unavailable[name] = "no master key to open its private key"
+                continue
+            }
+            do {
+                certificates[name] = RuntimeCertificate(name: name, spec: spec, privateKeyPem: try openKey(name, spec))
+            } catch {
+                unavailable[name] = "\(error)"
+            }
+        }
+        self.init(generation: generation, listeners: listeners, pools: pools, certificates: certificates, unavailableCertificates: unavailable)
     }
 }
 

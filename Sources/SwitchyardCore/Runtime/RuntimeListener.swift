@@ -46,9 +46,10 @@ public struct RuntimeListener: Equatable, Sendable {
         return spec.defaultPool
     }
 
-    /// Whether a change from `old` needs the socket rebound (anything else applies to new connections).
+    /// Whether a change from `old` needs the socket rebound (anything else, certificates included,
+    /// applies to new connections).
     public func needsRebind(from old: RuntimeListener) -> Bool {
-        bind != old.bind || spec.port != old.spec.port || spec.protocol != old.spec.protocol || spec.tls != old.spec.tls
+        bind != old.bind || spec.port != old.spec.port || spec.protocol != old.spec.protocol
     }
 }
 

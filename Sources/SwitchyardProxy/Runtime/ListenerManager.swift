@@ -15,6 +15,8 @@ actor ListenerManager {
         let sockets: [SocketListener]
         /// The listener's `max_connections`, inside the process-wide cap.
         let gate: ConnectionGate
+        /// The certificates its TLS context was made from (https only), to tell when to make another.
+        let certificates: [RuntimeCertificate]
 
         func close() async {
             for socket in sockets.reversed() {
@@ -53,15 +55,28 @@ actor ListenerManager {
                 continue
             }
             existing.gate.setLimit(listener.spec.maxConnections)
-            bound[name] = Bound(listener: listener, sockets: existing.sockets, gate: existing.gate)
-            next[name] = ListenerBindState(bound: true)
+            var certificates = existing.certificates
+            var certificateError: String?
+            do {
+                certificates = try await replaceCertificates(of: existing, with: listener, in: config)
+            } catch {
+                // The sockets keep serving the certificates they have.
+                let reason = Self.describe(error)
+                if states.withLock({ $0[name]?.error }) != reason {
+                    logger.error("listener keeps its previous certificates", metadata: ["listener": "\(name)", "error": "\(reason)"])
+                }
+                certificateError = reason
+            }
+            bound[name] = Bound(listener: listener, sockets: existing.sockets, gate: existing.gate, certificates: certificates)
+            next[name] = ListenerBindState(bound: true, error: certificateError)
         }
         for (name, listener) in config.listeners.sorted(by: { $0.key < $1.key }) where bound[name] == nil {
             do {
                 let gate = ConnectionGate(limit: listener.spec.maxConnections, parent: processGate)
-                let tls = try Self.tlsContext(for: listener)
+                let certificates = try Self.certificates(of: listener, in: config)
+                let tls = try Self.tlsContext(for: certificates)
                 let sockets = try await bind(listener, gate: gate, tls: tls)
-                bound[name] = Bound(listener: listener, sockets: sockets, gate: gate)
+                bound[name] = Bound(listener: listener, sockets: sockets, gate: gate, certificates: certificates)
                 next[name] = ListenerBindState(bound: true)
                 logger.info("listener bound", metadata: ["listener": "\(name)", "address": "\(listener.bind):\(listener.spec.port)"])
             } catch {
@@ -82,16 +97,44 @@ actor ListenerManager {
         states.withLock { $0 = [:] }
     }
 
-    /// The certificate of an https listener (one context for every loop: they share its session
-    /// cache and ticket keys); nil for other protocols.
-    private static func tlsContext(for listener: RuntimeListener) throws -> TLSContext? {
-        guard listener.spec.protocol == .https else { return nil }
-        guard let tls = listener.spec.tls, let key = tls.privateKeyPem else { throw TLSError("tls: no certificate and key") }
+    /// The certificates an https listener names, in its order (the first is the default); empty for
+    /// other protocols. Throws for one whose key the snapshot could not open.
+    private static func certificates(of listener: RuntimeListener, in config: RuntimeConfig) throws -> [RuntimeCertificate] {
+        guard listener.spec.protocol == .https else { return [] }
+        let names = listener.spec.tls?.certificates ?? []
+        guard !names.isEmpty else { throw TLSError("tls: no certificate") }
+        return try names.map { name in
+            guard let certificate = config.certificates[name] else {
+                throw TLSError("tls: certificate '\(name)' is not available: \(config.unavailableCertificates[name] ?? "no such certificate")")
+            }
+            return certificate
+        }
+    }
+
+    /// One context for every loop of a listener (they share its session cache and ticket keys); nil
+    /// without certificates (not https).
+    private static func tlsContext(for certificates: [RuntimeCertificate]) throws -> TLSContext? {
+        guard !certificates.isEmpty else { return nil }
         do {
-            return try TLSContext(certificates: [TLSContext.Certificate(certificatePEM: tls.certificatePem, privateKeyPEM: key)])
+            return try TLSContext(
+                certificates: certificates.map { TLSContext.Certificate(certificatePEM: $0.spec.certificatePem, privateKeyPEM: $0.privateKeyPem) })
         } catch let error as TLSError {
             throw TLSError("tls: \(error.description)")
         }
+    }
+
+    /// Gives a bound https listener's sockets a new context when its certificates changed (another list,
+    /// or a certificate replaced): new handshakes get it, open connections keep theirs.
+    private func replaceCertificates(of existing: Bound, with listener: RuntimeListener, in config: RuntimeConfig) async throws
+        -> [RuntimeCertificate]
+    {
+        let certificates = try Self.certificates(of: listener, in: config)
+        guard certificates != existing.certificates, let context = try Self.tlsContext(for: certificates) else { return certificates }
+        for socket in existing.sockets {
+            try await socket.loop.submit { socket.replaceTLS(context) }.get()
+        }
+        logger.info("listener certificates replaced", metadata: ["listener": "\(listener.name)"])
+        return certificates
     }
 
     /// Binds `listener` on every event loop, or on none (what was bound is closed again).
@@ -117,7 +160,7 @@ actor ListenerManager {
                 sockets.append(socket)
             }
         } catch {
-            await Bound(listener: listener, sockets: sockets, gate: gate).close()
+            await Bound(listener: listener, sockets: sockets, gate: gate, certificates: []).close()
             throw error
         }
         return sockets

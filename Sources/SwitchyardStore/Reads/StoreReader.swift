@@ -224,6 +224,31 @@ public struct StoreReader: Sendable {
         return names
     }
 
+    public func certificate(_ name: String) async throws -> CertificateRecord? {
+        try await certificates(filter: name, after: nil, limit: 1).first
+    }
+
+    /// Certificates in name order, after `cursor`, at most `limit`.
+    public func certificates(after cursor: String? = nil, limit: Int = Int(Int32.max)) async throws -> [CertificateRecord] {
+        try await certificates(filter: nil, after: cursor, limit: limit)
+    }
+
+    private func certificates(filter: String?, after cursor: String?, limit: Int) async throws -> [CertificateRecord] {
+        let limit = min(limit, Int(Int32.max))
+        let rows = try await connection.query(
+            """
+            SELECT name, settings::text, version, created_at, updated_at FROM certificates
+            WHERE (\(filter)::text IS NULL OR name = \(filter)) AND (\(cursor)::text IS NULL OR name > \(cursor))
+            ORDER BY name LIMIT \(limit)
+            """, logger: logger)
+        var records: [CertificateRecord] = []
+        for try await (name, settings, version, created, updated) in rows.decode((String, String, Int64, Date, Date).self) {
+            let spec = try ResourceJSON.decode(CertificateSpec.self, from: settings)
+            records.append(CertificateRecord(name: name, spec: spec, version: version, createdAt: created, updatedAt: updated))
+        }
+        return records
+    }
+
     /// The whole configuration (its generation is `Store.document()`'s).
     public func document() async throws -> ConfigDocument {
         var document = ConfigDocument()
@@ -235,6 +260,9 @@ public struct StoreReader: Sendable {
         }
         for listener in try await listeners() {
             document.listeners[listener.name] = listener.spec
+        }
+        for certificate in try await certificates() {
+            document.certificates[certificate.name] = certificate.spec
         }
         return document
     }

@@ -59,6 +59,15 @@ public struct ListenerRecord: Sendable {
     public var updatedAt: Date
 }
 
+/// A stored certificate with its bookkeeping.
+public struct CertificateRecord: Sendable {
+    public var name: String
+    public var spec: CertificateSpec
+    public var version: Int64
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
 /// One row of the audit log.
 public struct ChangeRecord: Sendable {
     public var id: Int64

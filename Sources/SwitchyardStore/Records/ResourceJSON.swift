@@ -27,6 +27,7 @@ enum ResourceJSON {
         case .pool(let spec): encode(spec)
         case .backend(let spec): encode(spec)
         case .listener(let spec): encode(spec)
+        case .certificate(let spec): encode(spec)
         }
     }
 
@@ -35,6 +36,7 @@ enum ResourceJSON {
         case .pool: .pool(try decode(PoolSpec.self, from: text))
         case .backend: .backend(try decode(BackendSpec.self, from: text))
         case .listener: .listener(try decode(ListenerSpec.self, from: text))
+        case .certificate: .certificate(try decode(CertificateSpec.self, from: text))
         case .token: nil
         }
     }

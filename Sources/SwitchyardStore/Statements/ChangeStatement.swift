@@ -85,6 +85,23 @@ struct ChangeStatement {
             }
         case (.listener, nil):
             rowChange("DELETE FROM listeners WHERE name = \(name)")
+        case (.certificate, .certificate(let spec)?):
+            let settings = ResourceJSON.encode(spec)
+            if change.before == nil {
+                rowChange(
+                    """
+                    INSERT INTO certificates (name, settings, version)
+                    VALUES (\(name), \(settings)::jsonb, (SELECT generation FROM g))
+                    """)
+            } else {
+                rowChange(
+                    """
+                    UPDATE certificates SET settings = \(settings)::jsonb, version = (SELECT generation FROM g), updated_at = now()
+                    WHERE name = \(name)
+                    """)
+            }
+        case (.certificate, nil):
+            rowChange("DELETE FROM certificates WHERE name = \(name)")
         default:
             preconditionFailure("a \(change.resource.kind) change cannot carry \(String(describing: change.after))")
         }

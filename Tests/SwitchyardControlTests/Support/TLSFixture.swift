@@ -33,17 +33,47 @@ final class TLSFixture: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A leaf named `name` (its CN) for `dnsNames` (SAN), RSA 2048 or ECDSA P-256: (chain PEM, key PEM).
-    func leaf(_ name: String, dnsNames: [String], rsa: Bool = false) throws -> (certificate: String, key: String) {
+    /// A leaf named `name` (its CN) for `dnsNames` and `ipAddresses` (SAN), RSA 2048 or ECDSA P-256:
+    /// (chain PEM, key PEM).
+    func leaf(_ name: String, dnsNames: [String], ipAddresses: [String] = [], rsa: Bool = false) throws -> (certificate: String, key: String) {
         let keyType = rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         try openssl(["req"] + keyType + ["-nodes", "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"])
-        try write("\(name).ext", "subjectAltName=" + dnsNames.map { "DNS:\($0)" }.joined(separator: ",") + "\n")
+        let alternatives = dnsNames.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
+        try write("\(name).ext", "subjectAltName=" + alternatives.joined(separator: ",") + "\n")
         try openssl(
             "x509", "-req", "-in", "\(name).csr", "-CA", "intermediate.pem", "-CAkey", "intermediate.key", "-CAcreateserial",
             "-out", "\(name).crt", "-days", "2", "-extfile", "\(name).ext")
         let chain = try read("\(name).crt") + read("intermediate.pem")
         return (chain, try read("\(name).key"))
     }
+
+    /// A leaf for `name` that expired in 2020 (valid in January 2020 only), signed by the intermediate:
+    /// (chain PEM, key PEM).
+    func expiredLeaf(_ name: String) throws -> (certificate: String, key: String) {
+        try openssl(
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+            "-subj", "/CN=\(name)")
+        try write("index.txt", "")
+        try write("ca.cnf", "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = ca.serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n")
+        try write("ca.serial", "1000\n")
+        try openssl(
+            "ca", "-batch", "-config", "ca.cnf", "-cert", "intermediate.pem", "-keyfile", "intermediate.key", "-in", "\(name).csr",
+            "-out", "\(name).crt", "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-notext")
+        return (try read("\(name).crt") + read("intermediate.pem"), try read("\(name).key"))
+    }
+
+    /// The SHA-256 fingerprint of the first certificate of `pem` as `openssl x509` prints it, made
+    /// lower-case hex without colons.
+    func fingerprint(_ pem: String) throws -> String {
+        try write("fingerprint.pem", pem)
+        let result = try Command.run("openssl", ["x509", "-in", "fingerprint.pem", "-noout", "-fingerprint", "-sha256"], in: directory)
+        guard result.status == 0, let equals = result.stdout.firstIndex(of: "=") else { throw TestSetupError("openssl x509: \(result.stderr)") }
+        return result.stdout[result.stdout.index(after: equals)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: ":", with: "").lowercased()
+    }
+
+    /// The intermediate's PEM (the CA of every leaf).
+    var intermediate: String { (try? read("intermediate.pem")) ?? "" }
 
     func read(_ file: String) throws -> String {
         try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)

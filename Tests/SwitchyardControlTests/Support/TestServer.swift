@@ -35,6 +35,16 @@ struct TestServer: Sendable {
         }
     }
 
+    /// The master key of every test server: the file of SWITCHYARD_MASTER_KEY_FILE (scripts/test makes
+    /// one), else a random key for this run.
+    static let masterKey: MasterKey = {
+        if let path = ProcessInfo.processInfo.environment["SWITCHYARD_MASTER_KEY_FILE"], !path.isEmpty {
+            return try! MasterKey(contentsOfFile: path)
+        }
+        var generator = SystemRandomNumberGenerator()
+        return try! MasterKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }()
+
     static let logger: Logger = {
         var logger = Logger(label: "switchyard-test")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
@@ -43,10 +53,11 @@ struct TestServer: Sendable {
 
     /// Creates a fresh database and runs `body` against a server on it; everything is torn down after.
     static func with<T>(
-        pollInterval: Duration = .seconds(5), apiLimits: APILimits = APILimits(), _ body: (TestServer) async throws -> T
+        pollInterval: Duration = .seconds(5), apiLimits: APILimits = APILimits(), masterKey: MasterKey? = TestServer.masterKey,
+        _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let database = try await createDatabase()
-        let server = try await start(storeConfiguration: database, pollInterval: pollInterval, apiLimits: apiLimits)
+        let server = try await start(storeConfiguration: database, pollInterval: pollInterval, apiLimits: apiLimits, masterKey: masterKey)
         do {
             let value = try await body(server)
             try await server.stop()
@@ -65,7 +76,7 @@ struct TestServer: Sendable {
     static func start(
         storeConfiguration: StoreConfiguration, pollInterval: Duration = .seconds(5), dataPlane: Bool = true,
         adminToken: String? = TestServer.adminToken, adminTokenFile: String? = nil, apiLimits: APILimits = APILimits(),
-        apiTLS: APICertificateFiles? = nil, logger: Logger = TestServer.logger
+        apiTLS: APICertificateFiles? = nil, masterKey: MasterKey? = TestServer.masterKey, logger: Logger = TestServer.logger
     ) async throws -> TestServer {
         let store = Store(configuration: storeConfiguration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -79,7 +90,7 @@ struct TestServer: Sendable {
             : nil
         let control = ControlService(
             configuration: .init(
-                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits, tls: apiTLS), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
+                api: .init(host: "127.0.0.1", port: 0, limits: apiLimits, tls: apiTLS, masterKey: masterKey), instanceName: "test", adminToken: adminToken, adminTokenFile: adminTokenFile,
                 heartbeatInterval: .milliseconds(200), pollInterval: pollInterval),
             store: store, snapshot: snapshot, dataPlane: proxy, logger: logger,
             onRunning: { port in continuation.yield(port) })
