@@ -21,6 +21,21 @@ struct ProxyRedirectTests {
             #expect(body.hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n") && body.contains("Connection: close\r\n"), "\(body)")
             let read = try await server.request(.GET, "/v1/config")
             #expect(read.text.contains("\"redirect_https\" : true") || read.text.contains("\"redirect_https\":true"), "\(read.text)")
+            // Turned off by a PUT: the listener then proxies (to its pool) instead of redirecting.
+            let backend = try await TestBackend.start("a")
+            defer { Task { await backend.stop() } }
+            #expect(try await server.post("/v1/pools", ["name": "web"]).status == 201)
+            try await server.addBackend(pool: "web", name: "a", port: backend.port)
+            let off = try await server.put(
+                "/v1/listeners/plain?wait=applied", ["bind": "127.0.0.1", "port": port, "redirect_https": false, "default_pool": "web"])
+            #expect(off.status == 200 && off.text.contains("\"redirect_https\" : false"), "\(off.text)")
+            let proxied = try await RawHTTP.exchange(port: port, "GET /x HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n")
+            #expect(proxied.hasPrefix("HTTP/1.1 200"), "\(proxied)")
+            let on = try await server.put(
+                "/v1/listeners/plain?wait=applied", ["bind": "127.0.0.1", "port": port, "redirect_https": true, "default_pool": "web"])
+            #expect(on.status == 200 && on.text.contains("\"redirect_https\" : true"), "\(on.text)")
+            let again = try await RawHTTP.exchange(port: port, "GET /x HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n")
+            #expect(again.hasPrefix("HTTP/1.1 308 Permanent Redirect\r\nLocation: https://shop.test/x\r\n"), "\(again)")
             let wrong = try await server.post(
                 "/v1/listeners", ["name": "t", "bind": "127.0.0.1", "port": port + 1, "protocol": "http", "hsts_max_age_s": 10, "default_pool": "x"])
             #expect(wrong.status == 400 && wrong.text.contains("hsts_max_age_s"), "\(wrong.text)")

@@ -67,6 +67,37 @@ struct ProxyTLSTests {
         }
     }
 
+    @Test("hsts_max_age_s adds Strict-Transport-Security to every response over TLS; changed by a PUT, and gone when removed")
+    func strictTransportSecurity() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf, listener: ["hsts_max_age_s": 31_536_000])
+            let url = "https://proxy.test:\(port)"
+            let first = try await Self.curl(fixture, port: port, ["-i", "\(url)/1", "\(url)/2"])
+            #expect(first.stdout.components(separatedBy: "Strict-Transport-Security: max-age=31536000\r\n").count == 3, "\(first.stdout)")
+            // The stored listener, with a shorter age: reads show it, new responses carry it.
+            let stored = try await server.request(.GET, "/v1/listeners/web-listener")
+            let read = try #require(JSONSerialization.jsonObject(with: Data(stored.text.utf8)) as? [String: Any])
+            #expect(read["hsts_max_age_s"] as? Int == 31_536_000, "\(stored.text)")
+            // The same listener (its TLS settings as read: a key left out is kept), with a shorter age.
+            var listener: [String: Any] = [
+                "bind": "127.0.0.1", "port": port, "protocol": "https", "default_pool": "web", "tls": read["tls"] as Any, "hsts_max_age_s": 600,
+            ]
+            let changed = try await server.put("/v1/listeners/web-listener?wait=applied", listener)
+            #expect(changed.status == 200, "\(changed.text)")
+            let second = try await Self.curl(fixture, port: port, ["-i", "\(url)/3"])
+            #expect(second.stdout.contains("Strict-Transport-Security: max-age=600\r\n"), "\(second.stdout)")
+            listener.removeValue(forKey: "hsts_max_age_s")
+            let removed = try await server.put("/v1/listeners/web-listener?wait=applied", listener)
+            #expect(removed.status == 200, "\(removed.text)")
+            let third = try await Self.curl(fixture, port: port, ["-i", "\(url)/4"])
+            #expect(third.stdout.contains("HTTP/1.1 200") && !third.stdout.contains("Strict-Transport-Security"), "\(third.stdout)")
+        }
+    }
+
     @Test("many clients at once, over both loops: 4 × 8 parallel TLS connections, 400 requests")
     func concurrentClients() async throws {
         let fixture = try TLSFixture()
