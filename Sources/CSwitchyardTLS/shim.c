@@ -56,6 +56,7 @@ struct c_switchyard_tls_server {
     size_t count;
     pthread_mutex_t ticket_lock;
     struct ticket_key ticket_keys[2];  // current, previous
+    int resumption;
 };
 
 static int server_index = -1;
@@ -234,7 +235,7 @@ static void make_server_index(void) { server_index = SSL_CTX_get_ex_new_index(0,
 
 static pthread_once_t server_index_once = PTHREAD_ONCE_INIT;
 
-c_switchyard_tls_server *c_switchyard_tls_server_new(void) {
+c_switchyard_tls_server *c_switchyard_tls_server_new(int resumption) {
     pthread_once(&sigpipe_once, ignore_sigpipe);
     pthread_once(&server_index_once, make_server_index);
     if (server_index < 0) return NULL;
@@ -244,6 +245,7 @@ c_switchyard_tls_server *c_switchyard_tls_server_new(void) {
         free(server);
         return NULL;
     }
+    server->resumption = resumption;
     return server;
 }
 
@@ -280,8 +282,15 @@ static SSL_CTX *make_context(c_switchyard_tls_server *server, char *error, size_
     // per record.
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_read_ahead(ctx, 1);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_set_timeout(ctx, SESSION_TIMEOUT_SECONDS);
+    if (server->resumption) {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_timeout(ctx, SESSION_TIMEOUT_SECONDS);
+    } else {
+        // No cache, no TLS 1.2 ticket, no TLS 1.3 ticket (stateless or stateful): nothing to resume with.
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
     SSL_CTX_set_tlsext_servername_callback(ctx, select_certificate);
     SSL_CTX_set_tlsext_servername_arg(ctx, server);

@@ -41,10 +41,11 @@
         public let names: [[String]]
 
         /// The first certificate is the default. Throws for an unreadable certificate or key, or a key
-        /// that is not the certificate's.
-        public init(certificates: [Certificate]) throws {
+        /// that is not the certificate's. Without `sessionResumption` no session is cached and no ticket
+        /// sent or accepted: every handshake is a full one.
+        public init(certificates: [Certificate], sessionResumption: Bool = true) throws {
             guard !certificates.isEmpty else { throw TLSError("no certificate") }
-            guard let server = c_switchyard_tls_server_new() else { throw TLSError("out of memory") }
+            guard let server = c_switchyard_tls_server_new(sessionResumption ? 1 : 0) else { throw TLSError("out of memory") }
             var names: [[String]] = []
             for (index, certificate) in certificates.enumerated() {
                 var error = [CChar](repeating: 0, count: 512)

@@ -98,6 +98,47 @@ struct ProxyTLSTests {
         }
     }
 
+    @Test("session_resumption: on by default (TLS 1.3 ticket resumes); turned off by a PUT, no ticket is sent and no session resumes")
+    func sessionResumption() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let request = Data("GET / HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n".utf8)
+            func connect(_ arguments: [String]) async throws -> String {
+                let result = try await Command.runAsync(
+                    "openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "proxy.test", "-CAfile", fixture.caPath, "-ign_eof"] + arguments,
+                    in: fixture.directory, input: request)
+                return result.stdout + result.stderr
+            }
+            let first = try await connect(["-tls1_3", "-sess_out", "on.session"])
+            #expect(first.contains("New, TLSv1.3") && first.contains("Post-Handshake New Session Ticket"), "\(first)")
+            let resumed = try await connect(["-tls1_3", "-sess_in", "on.session"])
+            #expect(resumed.contains("Reused, TLSv1.3") && resumed.contains("HTTP/1.1 200 OK"), "\(resumed)")
+
+            let read = try JSONSerialization.jsonObject(with: Data(try await server.request(.GET, "/v1/listeners/web-listener").text.utf8))
+            var tls = try #require((read as? [String: Any])?["tls"] as? [String: Any])
+            #expect(tls["session_resumption"] as? Bool == true)
+            tls["session_resumption"] = false
+            let changed = try await server.put(
+                "/v1/listeners/web-listener?wait=applied", ["bind": "127.0.0.1", "port": port, "protocol": "https", "default_pool": "web", "tls": tls])
+            #expect(changed.status == 200 && changed.text.contains("\"session_resumption\" : false"), "\(changed.text)")
+            for (index, variant) in [["-tls1_3"], ["-tls1_2"], ["-tls1_2", "-no_ticket"]].enumerated() {
+                let file = "off-\(index).session"
+                let full = try await connect(variant + ["-sess_out", file])
+                #expect(full.contains("New, TLSv1.") && full.contains("HTTP/1.1 200 OK"), "\(variant): \(full)")
+                #expect(!full.contains("Post-Handshake New Session Ticket") && !full.contains("TLS session ticket:"), "\(variant): \(full)")
+                // A session id (TLS 1.2) is not remembered either.
+                if FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent(file).path) {
+                    let again = try await connect(variant + ["-sess_in", file])
+                    #expect(again.contains("New, TLSv1.") && again.contains("HTTP/1.1 200 OK"), "\(variant): \(again)")
+                }
+            }
+        }
+    }
+
     @Test("many clients at once, over both loops: 4 × 8 parallel TLS connections, 400 requests")
     func concurrentClients() async throws {
         let fixture = try TLSFixture()

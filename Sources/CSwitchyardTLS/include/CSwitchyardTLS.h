@@ -22,7 +22,8 @@
 /// shared by every event loop (OpenSSL's contexts are thread-safe).
 typedef struct c_switchyard_tls_server c_switchyard_tls_server;
 
-c_switchyard_tls_server *c_switchyard_tls_server_new(void);
+/// `resumption` 0: no session cache and no tickets (every handshake a full one); else both.
+c_switchyard_tls_server *c_switchyard_tls_server_new(int resumption);
 /// Adds a certificate (leaf, then its chain) and its private key; 0, or -1 with `error` filled.
 int c_switchyard_tls_server_add(
     c_switchyard_tls_server *server, const char *certificate_pem, size_t certificate_length, const char *key_pem,

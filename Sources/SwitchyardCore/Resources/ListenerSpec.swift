@@ -161,14 +161,20 @@ public struct TLSSpec: Codable, Equatable, Sendable {
     /// The certificates this listener serves, by name: a client's SNI picks the one with that exact
     /// name, else one whose wildcard covers it, else the first.
     public var certificates: [String]
+    /// Whether clients may resume sessions (tickets and the session cache): on unless turned off, as
+    /// HAProxy's `no-tls-tickets` or nginx's `ssl_session_tickets off` do, so that every connection
+    /// makes a full handshake with fresh keys.
+    public var sessionResumption: Bool
 
-    public init(certificates: [String]) {
+    public init(certificates: [String], sessionResumption: Bool = true) {
         self.certificates = certificates
+        self.sessionResumption = sessionResumption
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         certificates = try container.decodeIfPresent([String].self, forKey: .certificates) ?? []
+        sessionResumption = try container.decodeIfPresent(Bool.self, forKey: .sessionResumption) ?? true
     }
 
     /// The most certificates one listener names.

@@ -15,8 +15,10 @@ actor ListenerManager {
         let sockets: [SocketListener]
         /// The listener's `max_connections`, inside the process-wide cap.
         let gate: ConnectionGate
-        /// The certificates its TLS context was made from (https only), to tell when to make another.
+        /// The certificates its TLS context was made from (https only), and whether that context lets
+        /// sessions resume: to tell when to make another.
         let certificates: [RuntimeCertificate]
+        let sessionResumption: Bool
 
         func close() async {
             for socket in sockets.reversed() {
@@ -56,9 +58,11 @@ actor ListenerManager {
             }
             existing.gate.setLimit(listener.spec.maxConnections)
             var certificates = existing.certificates
+            var sessionResumption = existing.sessionResumption
             var certificateError: String?
             do {
                 certificates = try await replaceCertificates(of: existing, with: listener, in: config)
+                sessionResumption = Self.sessionResumption(of: listener)
             } catch {
                 // The sockets keep serving the certificates they have.
                 let reason = Self.describe(error)
@@ -67,16 +71,19 @@ actor ListenerManager {
                 }
                 certificateError = reason
             }
-            bound[name] = Bound(listener: listener, sockets: existing.sockets, gate: existing.gate, certificates: certificates)
+            bound[name] = Bound(
+                listener: listener, sockets: existing.sockets, gate: existing.gate, certificates: certificates, sessionResumption: sessionResumption)
             next[name] = ListenerBindState(bound: true, error: certificateError)
         }
         for (name, listener) in config.listeners.sorted(by: { $0.key < $1.key }) where bound[name] == nil {
             do {
                 let gate = ConnectionGate(limit: listener.spec.maxConnections, parent: processGate)
                 let certificates = try Self.certificates(of: listener, in: config)
-                let tls = try Self.tlsContext(for: certificates)
+                let tls = try Self.tlsContext(for: certificates, sessionResumption: Self.sessionResumption(of: listener))
                 let sockets = try await bind(listener, gate: gate, tls: tls)
-                bound[name] = Bound(listener: listener, sockets: sockets, gate: gate, certificates: certificates)
+                bound[name] = Bound(
+                    listener: listener, sockets: sockets, gate: gate, certificates: certificates,
+                    sessionResumption: Self.sessionResumption(of: listener))
                 next[name] = ListenerBindState(bound: true)
                 logger.info("listener bound", metadata: ["listener": "\(name)", "address": "\(listener.bind):\(listener.spec.port)"])
             } catch {
@@ -111,13 +118,18 @@ actor ListenerManager {
         }
     }
 
+    private static func sessionResumption(of listener: RuntimeListener) -> Bool {
+        listener.spec.tls?.sessionResumption ?? true
+    }
+
     /// One context for every loop of a listener (they share its session cache and ticket keys); nil
     /// without certificates (not https).
-    private static func tlsContext(for certificates: [RuntimeCertificate]) throws -> TLSContext? {
+    private static func tlsContext(for certificates: [RuntimeCertificate], sessionResumption: Bool) throws -> TLSContext? {
         guard !certificates.isEmpty else { return nil }
         do {
             return try TLSContext(
-                certificates: certificates.map { TLSContext.Certificate(certificatePEM: $0.spec.certificatePem, privateKeyPEM: $0.privateKeyPem) })
+                certificates: certificates.map { TLSContext.Certificate(certificatePEM: $0.spec.certificatePem, privateKeyPEM: $0.privateKeyPem) },
+                sessionResumption: sessionResumption)
         } catch let error as TLSError {
             throw TLSError("tls: \(error.description)")
         }
@@ -129,7 +141,10 @@ actor ListenerManager {
         -> [RuntimeCertificate]
     {
         let certificates = try Self.certificates(of: listener, in: config)
-        guard certificates != existing.certificates, let context = try Self.tlsContext(for: certificates) else { return certificates }
+        let sessionResumption = Self.sessionResumption(of: listener)
+        guard certificates != existing.certificates || sessionResumption != existing.sessionResumption,
+            let context = try Self.tlsContext(for: certificates, sessionResumption: sessionResumption)
+        else { return certificates }
         for socket in existing.sockets {
             try await socket.loop.submit { socket.replaceTLS(context) }.get()
         }
@@ -160,7 +175,7 @@ actor ListenerManager {
                 sockets.append(socket)
             }
         } catch {
-            await Bound(listener: listener, sockets: sockets, gate: gate, certificates: []).close()
+            await Bound(listener: listener, sockets: sockets, gate: gate, certificates: [], sessionResumption: true).close()
             throw error
         }
         return sockets
