@@ -134,6 +134,9 @@ public final class ProxyService: Service, DataPlane {
         return DataPlaneMetrics(
             listeners: counters.listeners, pools: counters.pools, backends: counters.backends,
             listenerSockets: listenerStates().sorted { $0.key < $1.key }.map { .init(name: $0.key, bound: $0.value.bound) },
-            backendHealth: health.metrics())
+            backendHealth: health.metrics(),
+            certificates: box.config.certificates.values.sorted { $0.name < $1.name }.map {
+                .init(name: $0.name, notAfter: $0.spec.details.notAfter)
+            })
     }
 }

@@ -341,6 +341,38 @@ struct ProxyTLSTests {
         }
     }
 
+    @Test("/metrics has every certificate's seconds until its not_after: about two days for a fresh leaf, negative once expired")
+    func certificateExpiryGauge() async throws {
+        let fixture = try TLSFixture()
+        let leaf = try fixture.leaf("proxy.test", dnsNames: ["proxy.test"])
+        let expired = try fixture.expiredLeaf("old.test")
+        let backend = try await TestBackend.start("a")
+        defer { Task { await backend.stop() } }
+        try await TestServer.with { server in
+            _ = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
+            let forced = try await server.post(
+                "/v1/certificates?force=true&wait=applied", ["name": "old", "certificate_pem": expired.certificate, "private_key_pem": expired.key])
+            #expect(forced.status == 201, "\(forced.text)")
+            let notAfterText = try #require(try await server.get("/v1/certificates/site").json["not_after"] as? String)
+            let notAfter = try Date(notAfterText, strategy: .iso8601)
+            let expiredAt = try Date("2020-02-01T00:00:00Z", strategy: .iso8601)
+            try await server.waitUntil("both certificates in /metrics") {
+                let text = try await server.get("/metrics", token: nil).text
+                return text.contains("switchyard_certificate_expiry_seconds{certificate=\"old\"}")
+                    && text.contains("switchyard_certificate_expiry_seconds{certificate=\"site\"}")
+            }
+            let text = try await server.get("/metrics", token: nil).text
+            let now = Date()
+            let site = MetricsText.value(of: "switchyard_certificate_expiry_seconds{certificate=\"site\"}", in: text)
+            let old = MetricsText.value(of: "switchyard_certificate_expiry_seconds{certificate=\"old\"}", in: text)
+            #expect(abs(Double(site) - notAfter.timeIntervalSince(now)) < 5, "\(site) vs \(notAfterText)")
+            #expect(site > 86_400, "the fixture's leaves are valid for two days: \(site)")
+            #expect(abs(Double(old) - expiredAt.timeIntervalSince(now)) < 5, "\(old)")
+            #expect(old < 0)
+            #expect(MetricsText.misplacedSamples(in: text).isEmpty)
+        }
+    }
+
     @Test("a replaced certificate is served to new handshakes at once, while a connection opened before goes on")
     func replacedCertificate() async throws {
         let fixture = try TLSFixture()

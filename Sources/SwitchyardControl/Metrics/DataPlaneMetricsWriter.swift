@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 
 /// Writes the data plane's counters (`DataPlaneMetrics`) as the metric families of /metrics listed in
@@ -10,7 +11,7 @@ enum DataPlaneMetricsWriter {
         var traffic: DataPlaneMetrics.Traffic
     }
 
-    static func write(_ metrics: DataPlaneMetrics, into writer: inout PrometheusTextWriter) {
+    static func write(_ metrics: DataPlaneMetrics, now: Date = Date(), into writer: inout PrometheusTextWriter) {
         writeTraffic(
             "switchyard_listener", metrics.listeners.map { TrafficSeries(labels: [("listener", $0.name)], traffic: $0.traffic) },
             into: &writer)
@@ -36,6 +37,13 @@ enum DataPlaneMetricsWriter {
         writer.family("switchyard_listener_bound", .gauge, help: "Whether the listener's socket is bound on this instance.")
         for socket in metrics.listenerSockets {
             writer.sample("switchyard_listener_bound", [("listener", socket.name)], socket.bound ? 1 : 0)
+        }
+        writer.family(
+            "switchyard_certificate_expiry_seconds", .gauge, help: "Seconds until the certificate's not_after (negative once expired).")
+        for certificate in metrics.certificates {
+            guard let notAfter = try? Date(certificate.notAfter, strategy: .iso8601) else { continue }
+            writer.sample(
+                "switchyard_certificate_expiry_seconds", [("certificate", certificate.name)], Int(notAfter.timeIntervalSince(now).rounded(.down)))
         }
     }
 

@@ -12,16 +12,30 @@ public struct DataPlaneMetrics: Equatable, Sendable {
     public var listenerSockets: [ListenerSocket]
     /// The health of every tracked backend, by pool and name.
     public var backendHealth: [BackendHealth]
+    /// Every certificate of the snapshot in force (its key opened), by name, with its leaf's end of validity.
+    public var certificates: [CertificateExpiry]
 
     public init(
         listeners: [Listener] = [], pools: [Pool] = [], backends: [Backend] = [], listenerSockets: [ListenerSocket] = [],
-        backendHealth: [BackendHealth] = []
+        backendHealth: [BackendHealth] = [], certificates: [CertificateExpiry] = []
     ) {
         self.listeners = listeners
         self.pools = pools
         self.backends = backends
         self.listenerSockets = listenerSockets
         self.backendHealth = backendHealth
+        self.certificates = certificates
+    }
+
+    /// When one certificate's leaf stops being valid (its `not_after`, RFC 3339 as stored).
+    public struct CertificateExpiry: Equatable, Sendable {
+        public var name: String
+        public var notAfter: String
+
+        public init(name: String, notAfter: String) {
+            self.name = name
+            self.notAfter = notAfter
+        }
     }
 
     /// Request counters of one listener, pool or backend.
