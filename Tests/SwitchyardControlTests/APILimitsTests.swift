@@ -10,11 +10,11 @@ struct APILimitsTests {
     @Test("a connection that sends nothing, or half a request head, is closed after the idle timeout")
     func idleTimeout() async throws {
         try await TestServer.with(apiLimits: APILimits(idleTimeout: .milliseconds(300))) { server in
+            // Closed by the server within the read's 5 s (without the idle timeout it would stay open):
+            // no tighter bound, since a loaded machine delays the 300 ms timer by seconds.
             let silent = try RawConnection(port: server.port)
-            let started = ContinuousClock.now
             let nothing = await silent.read(timeout: 5)
             #expect(nothing.closed && nothing.text.isEmpty)
-            #expect(ContinuousClock.now - started < .seconds(3))
 
             let half = try RawConnection(port: server.port)
             half.send("GET /healthz HTTP/1.1\r\nHost: switchyard\r\n")
