@@ -23,24 +23,11 @@ struct APITLSTests {
     }
 
     static func curl(_ fixture: TLSFixture, port: Int, _ arguments: [String]) async throws -> Command.Outcome {
-        try await Command.runAsync(
-            "curl", ["-sS", "--cacert", fixture.caPath, "--resolve", "api.test:\(port):127.0.0.1", "--max-time", "30"] + arguments,
-            in: fixture.directory)
+        try await ProxyTLSTests.curl(fixture, host: "api.test", port: port, arguments)
     }
 
     static func withServer<T>(_ files: APICertificateFiles, _ body: (TestServer) async throws -> T) async throws -> T {
-        let database = try await TestServer.createDatabase()
-        let server = try await TestServer.start(storeConfiguration: database, dataPlane: false, apiTLS: files)
-        do {
-            let value = try await body(server)
-            try await server.stop()
-            try await TestServer.dropDatabase(database)
-            return value
-        } catch {
-            try? await server.stop()
-            try? await TestServer.dropDatabase(database)
-            throw error
-        }
+        try await TestServer.with(dataPlane: false, apiTLS: files, body)
     }
 
     @Test("the API answers over TLS 1.2 and 1.3 with the chain sent and ALPN http/1.1; TLS 1.1 and plain HTTP are refused")

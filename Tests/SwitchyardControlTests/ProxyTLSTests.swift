@@ -33,10 +33,10 @@ struct ProxyTLSTests {
         return line.map { String($0.dropFirst("subject=".count)) } ?? "(no certificate: \(result.stderr))"
     }
 
-    /// curl against `https://proxy.test:<port>` (resolved to 127.0.0.1), trusting the fixture's CA only.
-    static func curl(_ fixture: TLSFixture, port: Int, _ arguments: [String]) async throws -> Command.Outcome {
+    /// curl against `https://<host>:<port>` (resolved to 127.0.0.1), trusting the fixture's CA only.
+    static func curl(_ fixture: TLSFixture, host: String = "proxy.test", port: Int, _ arguments: [String]) async throws -> Command.Outcome {
         try await Command.runAsync(
-            "curl", ["-sS", "--cacert", fixture.caPath, "--resolve", "proxy.test:\(port):127.0.0.1", "--max-time", "30"] + arguments,
+            "curl", ["-sS", "--cacert", fixture.caPath, "--resolve", "\(host):\(port):127.0.0.1", "--max-time", "30"] + arguments,
             in: fixture.directory)
     }
 
@@ -106,12 +106,8 @@ struct ProxyTLSTests {
         defer { Task { await backend.stop() } }
         try await TestServer.with { server in
             let port = try await Self.httpsProxy(server, backend: backend, certificate: leaf)
-            let request = Data("GET / HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n".utf8)
             func connect(_ arguments: [String]) async throws -> String {
-                let result = try await Command.runAsync(
-                    "openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "proxy.test", "-CAfile", fixture.caPath, "-ign_eof"] + arguments,
-                    in: fixture.directory, input: request)
-                return result.stdout + result.stderr
+                try await TLSTransportTests.sClient(port: port, ["-servername", "proxy.test"] + arguments, in: fixture)
             }
             let first = try await connect(["-tls1_3", "-sess_out", "on.session"])
             #expect(first.contains("New, TLSv1.3") && first.contains("Post-Handshake New Session Ticket"), "\(first)")

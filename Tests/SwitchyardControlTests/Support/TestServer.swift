@@ -53,11 +53,12 @@ struct TestServer: Sendable {
 
     /// Creates a fresh database and runs `body` against a server on it; everything is torn down after.
     static func with<T>(
-        pollInterval: Duration = .seconds(5), apiLimits: APILimits = APILimits(), masterKey: MasterKey? = TestServer.masterKey,
-        _ body: (TestServer) async throws -> T
+        pollInterval: Duration = .seconds(5), dataPlane: Bool = true, apiLimits: APILimits = APILimits(), apiTLS: APICertificateFiles? = nil,
+        masterKey: MasterKey? = TestServer.masterKey, _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let database = try await createDatabase()
-        let server = try await start(storeConfiguration: database, pollInterval: pollInterval, apiLimits: apiLimits, masterKey: masterKey)
+        let server = try await start(
+            storeConfiguration: database, pollInterval: pollInterval, dataPlane: dataPlane, apiLimits: apiLimits, apiTLS: apiTLS, masterKey: masterKey)
         do {
             let value = try await body(server)
             try await server.stop()
